@@ -1,0 +1,189 @@
+"""generate: problems -> search trees -> verified node shards.
+
+    read -> validate -> dedupe -> batch -> search -> write
+
+Run ``python -m pipelines.generate --help`` for every option; ``--demo`` runs the bundled GSM8K
+sample with the default CPU model. Any Beam option (``--runner``, ``--direct_num_workers``, ...)
+passes through to Beam.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import sys
+from pathlib import Path
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from pipelines.common import UsageError, counters, fail, write_manifest
+from schemas import DEAD_LETTERS_V1, NODES_V1, PROBLEMS_V1
+from transforms.ingest import DEAD, FORMATS, PRESETS, FieldMapping, IngestError, IngestProblems, ReadProblems, detect_format, match_files
+from transforms.policy import BACKENDS, PolicySpec
+from transforms.run_search import SearchDoFn, SearchSettings
+from transforms.search import SEARCHES
+from transforms.search.base import DEFAULT_SYSTEM_PROMPT
+from transforms.shards import WriteShards, clear_shards
+
+DEMO_INPUT = Path(__file__).parent / "data" / "gsm8k_demo.jsonl"
+DEMO_OUTPUT = "out/demo"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipelines.generate", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Unrecognised options are passed to Apache Beam (e.g. --runner DataflowRunner).")
+    io = parser.add_argument_group("input and output")
+    io.add_argument("--demo", action="store_true", help=f"run the bundled GSM8K sample ({DEMO_INPUT.name}) into {DEMO_OUTPUT}/ unless --output is given")
+    io.add_argument("--input", help="jsonl/parquet file or glob (any Beam filesystem), or an HF dataset id with --input-format hf")
+    io.add_argument("--input-format", choices=FORMATS, help="default: from the file extension")
+    io.add_argument("--preset", choices=sorted(PRESETS), default="gsm8k", help="field mapping preset (default gsm8k)")
+    io.add_argument("--question-field", help="override the preset's question field")
+    io.add_argument("--answer-field", help="override the preset's answer field")
+    io.add_argument("--id-field", help="override the preset's id field")
+    io.add_argument("--hf-split", default="train", help="split for --input-format hf (default train)")
+    io.add_argument("--hf-config", help="dataset config name for --input-format hf")
+    io.add_argument("--limit", type=int, help="use only the first N input rows")
+    io.add_argument("--output", help="output folder: nodes/, problems/, dead_letters/, manifest.json")
+    io.add_argument("--num-shards", type=int, default=4, help="node shards to write (default 4)")
+    io.add_argument("--run-id", help="default: a hash of the options")
+    search = parser.add_argument_group("search")
+    search.add_argument("--search", choices=sorted(SEARCHES), default="best-of-n", help="search algorithm (default best-of-n)")
+    search.add_argument("--search-param", action="append", default=[], metavar="KEY=VALUE",
+                        help="search config field, repeatable (best-of-n: n, temperature, top_p, max_tokens)")
+    search.add_argument("--batch-size", type=int, default=32, help="problems searched together in one batch (default 32)")
+    search.add_argument("--seed", type=int, default=0, help="run seed; per-request seeds derive from it")
+    search.add_argument("--max-tokens-per-problem", type=int, help="token budget per problem")
+    search.add_argument("--system-prompt", default=DEFAULT_SYSTEM_PROMPT, help="system message for the policy")
+    search.add_argument("--verify-option", action="append", default=[], metavar="KEY=VALUE", help="verifier option, repeatable")
+    model = parser.add_argument_group("policy model")
+    model.add_argument("--model", default="default", help="local folder, hub id, or 'default' (SmolLM2-135M-Instruct, built offline)")
+    model.add_argument("--backend", choices=BACKENDS, default="vllm", help="vllm (in-process engine) or openai (a vLLM server)")
+    model.add_argument("--server-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1 (backend openai)")
+    model.add_argument("--tokenizer", help="tokenizer folder or id if not the model's")
+    model.add_argument("--dtype", default="bfloat16", help="model dtype (default bfloat16)")
+    model.add_argument("--max-model-len", type=int, default=4096, help="context length (default 4096)")
+    model.add_argument("--kv-cache-gb", type=float, default=1.0, help="KV cache size in GiB (default 1)")
+    model.add_argument("--no-prefix-caching", action="store_true", help="turn vLLM prefix caching off")
+    parser.add_argument("--no-progress", action="store_true", help="no progress line")
+    return parser
+
+
+def _pairs(items: list[str], flag: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in items:
+        if "=" not in item:
+            raise UsageError(f"{flag} expects KEY=VALUE, got {item!r}")
+        key, value = item.split("=", 1)
+        pairs.append((key.strip(), value.strip()))
+    return tuple(pairs)
+
+
+def _mapping(args) -> FieldMapping:
+    base = PRESETS[args.preset]
+    return FieldMapping(question_field=args.question_field or base.question_field,
+                        answer_field=args.answer_field or base.answer_field,
+                        id_field=args.id_field or base.id_field, answer_rule=base.answer_rule)
+
+
+def _count_rows(path: str, fmt: str, limit: int | None) -> int | None:
+    """Rows to expect, for the progress line (cheap for local files; None when unknown)."""
+    if fmt == "hf":
+        return limit
+    total = 0
+    for file in match_files(path):
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            total += pq.ParquetFile(file).metadata.num_rows
+        else:
+            with open(file, "rb") as handle:
+                total += sum(1 for line in handle if line.strip())
+    return min(total, limit) if limit is not None else total
+
+
+def resolve_args(argv=None):
+    """Parse and check options; returns (args, beam_args, settings, mapping). Raises UsageError."""
+    args, beam_args = build_parser().parse_known_args(argv)
+    if args.demo:
+        args.input = args.input or str(DEMO_INPUT)
+        args.output = args.output or DEMO_OUTPUT
+    if not args.input:
+        raise UsageError("--input is required (or --demo)")
+    if not args.output:
+        raise UsageError("--output is required (or --demo)")
+    if args.batch_size < 1 or args.num_shards < 1:
+        raise UsageError("--batch-size and --num-shards must be >= 1")
+    if args.limit is not None and args.limit < 1:
+        raise UsageError("--limit must be >= 1")
+    args.input_format = args.input_format or detect_format(args.input)
+    try:
+        policy = PolicySpec(model=args.model, backend=args.backend, dtype=args.dtype, max_model_len=args.max_model_len,
+                            kv_cache_gb=args.kv_cache_gb, enable_prefix_caching=not args.no_prefix_caching,
+                            seed=args.seed, server_url=args.server_url, tokenizer=args.tokenizer)
+        mapping = _mapping(args)
+        settings = SearchSettings(
+            run_id="", policy=policy, search=args.search,
+            search_params=_pairs(args.search_param, "--search-param"), seed=args.seed,
+            system_prompt=args.system_prompt, max_tokens_per_problem=args.max_tokens_per_problem,
+            verify_options=_pairs(args.verify_option, "--verify-option"))
+        settings.config()  # validate the search options now, not inside a worker
+    except (ValueError, TypeError) as err:
+        raise UsageError(str(err)) from None
+    config = {k: v for k, v in vars(args).items() if k not in ("run_id", "no_progress", "output")}
+    run_id = args.run_id or hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    total = None if args.no_progress else _count_rows(args.input, args.input_format, args.limit)
+    settings = SearchSettings(**{**settings.__dict__, "run_id": run_id, "progress_total": total})
+    return args, beam_args, settings, mapping
+
+
+def build_pipeline(pipeline: beam.Pipeline, args, settings: SearchSettings, mapping: FieldMapping) -> None:
+    """The labelled stages of generate, from reading problems to writing shards."""
+    read = ReadProblems(args.input, args.input_format, args.hf_split, args.hf_config, args.limit)
+    ingested = pipeline | "Ingest" >> IngestProblems(read, mapping)
+    problems = ingested["problems"]
+    searched = (problems
+                | "Batch" >> beam.BatchElements(min_batch_size=args.batch_size, max_batch_size=args.batch_size)
+                | "Search" >> beam.ParDo(SearchDoFn(settings)).with_outputs(DEAD, main="trees"))
+    out = args.output
+    _ = searched.trees | "WriteNodes" >> WriteShards(f"{out}/nodes", "nodes", NODES_V1, args.num_shards, ("problem_id", "path"))
+    _ = (problems | "KeyProblems" >> beam.Map(lambda p: (p["problem_id"], [p]))
+         | "WriteProblems" >> WriteShards(f"{out}/problems", "problems", PROBLEMS_V1, 1, ("problem_id",)))
+    _ = ((ingested["dead"], searched[DEAD]) | "AllDeadLetters" >> beam.Flatten()
+         | "KeyDead" >> beam.Map(lambda d: (d["stage"], [d]))
+         | "WriteDeadLetters" >> WriteShards(f"{out}/dead_letters", "dead_letters", DEAD_LETTERS_V1, 1, ("stage", "record_id", "reason")))
+
+
+def run(argv=None) -> dict:
+    """Run generate; returns the summary dict (also printed)."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        args, beam_args, settings, mapping = resolve_args(argv)
+        for prefix in ("nodes", "problems", "dead_letters"):
+            clear_shards(f"{args.output}/{prefix}", prefix)
+        with beam.Pipeline(options=PipelineOptions(beam_args)) as pipeline:
+            build_pipeline(pipeline, args, settings, mapping)
+        result = pipeline.result
+    except (UsageError, IngestError) as err:
+        fail(str(err))
+    from pipelines.summary import summarize
+
+    counts = counters(result)
+    summary = summarize(args.output, counts)
+    write_manifest(args.output, {
+        "run_id": settings.run_id, "pipeline": "generate",
+        "config": json.dumps({k: v for k, v in vars(args).items()}, sort_keys=True, default=str),
+        "search": settings.search, "search_config_hash": settings.config_hash(),
+        "model_id": summary.get("model_id") or settings.policy.model, "model_digest": summary.get("model_digest"),
+        "verifier": summary.get("verifier"), "counts": json.dumps(summary["counts"], sort_keys=True),
+    })
+    print(summary["text"])
+    return summary
+
+
+if __name__ == "__main__":
+    run(sys.argv[1:])

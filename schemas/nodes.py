@@ -1,0 +1,45 @@
+"""Tree nodes: one row per node of a search tree (``nodes/v1``).
+
+A tree is stored flat: ``parent_id`` links rebuild it (see ``queries/paths.sql``). Node ids are
+derived from ``(problem_id, path)`` so the same node gets the same id in every run; they never
+come from a global counter. The root (depth 0, kind ``root``) holds the question's prompt and no step.
+"""
+
+import pyarrow as pa
+
+from schemas._fields import documented, versioned
+
+STEP_KINDS = ("root", "text", "code", "answer")
+
+NODES_V1 = versioned("nodes", 1, [
+    documented("run_id", pa.string(), "Id of the run that produced this node (see the run manifest).", nullable=False),
+    documented("problem_id", pa.string(), "Problem this tree searches.", nullable=False),
+    documented("node_id", pa.string(), "Hash of (problem_id, path); stable across runs.", nullable=False),
+    documented("parent_id", pa.string(), "node_id of the parent; null for the root."),
+    documented("path", pa.string(), "Child indices from the root, dot-separated ('' for the root, '0.2.1').", nullable=False),
+    documented("depth", pa.int32(), "Number of steps from the root (root = 0).", nullable=False),
+    documented("step_text", pa.string(), "The step as generated (empty for the root).", nullable=False),
+    documented("step_kind", pa.string(), "root, text, code or answer (a step that states a final answer).", nullable=False),
+    documented("code", pa.string(), "Python code of a code step (null for other kinds)."),
+    documented("exec_status", pa.string(), "Sandbox status of the path's cumulative code: ok, error, timeout, killed (null if no code)."),
+    documented("exec_output", pa.string(), "Sandbox stdout (or stderr on failure), truncated."),
+    documented("is_terminal", pa.bool_(), "True if the step ends the solution (answer given, EOS, or depth/length limit).", nullable=False),
+    documented("finish_reason", pa.string(), "Why generation of this step stopped: stop, length, eos (null for the root)."),
+    documented("extracted_answer", pa.string(), "Answer extracted from a terminal step (null if none)."),
+    documented("extraction_method", pa.string(), "How it was extracted: boxed, answer_is, hashes, code_output, last_number."),
+    documented("verdict", pa.bool_(), "Terminal only: the answer equals the gold (null when undecidable or not terminal)."),
+    documented("verdict_method", pa.string(), "Rule that decided the verdict (string, numeric, symbolic, timeout, no_answer, ...)."),
+    documented("verifier", pa.string(), "Verifier name and version that produced the verdict."),
+    documented("visits", pa.int64(), "Visit count N(s) in the search (0 if the search keeps none).", nullable=False),
+    documented("value_sum", pa.float64(), "Sum of backed-up values W(s).", nullable=False),
+    documented("q_value", pa.float64(), "Q(s) as the search left it (W/N for MCTS; null if never evaluated)."),
+    documented("value_estimate", pa.float64(), "Value-model / scorer estimate of the partial solution (null without a scorer)."),
+    documented("prior", pa.float64(), "Prior pi(a|s) used in selection (normalised over siblings)."),
+    documented("prior_logprob", pa.float64(), "Policy log-probability of this step's tokens."),
+    documented("num_tokens", pa.int32(), "Generated tokens in this step (null if the backend gave no token detail)."),
+    documented("prompt_tokens", pa.int32(), "Prompt tokens of the call that generated this step."),
+    documented("model_id", pa.string(), "Policy model that wrote the step.", nullable=False),
+    documented("search", pa.string(), "Search algorithm name (best-of-n, greedy, mcts-alphamath, ...).", nullable=False),
+    documented("search_config_hash", pa.string(), "Hash of the search config (algorithm + settings).", nullable=False),
+    documented("created_at", pa.timestamp("us", tz="UTC"), "When the node was created.", nullable=False),
+])

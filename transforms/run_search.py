@@ -1,0 +1,104 @@
+"""The Beam step that runs a search over a batch of problems (where the search runs, not what it is).
+
+The engine is acquired in ``setup()`` through ``transforms.policy.shared_policy`` (one per process,
+reused across bundles); the DoFn itself stores only picklable settings. A problem whose search fails
+goes to the ``dead`` output with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from transforms.ingest import DEAD, dead_letter
+from transforms.policy import PolicySpec, shared_policy
+from transforms.progress import Progress
+from transforms.search import config_hash, get_search
+from transforms.search.base import DEFAULT_SYSTEM_PROMPT, SearchEnv
+from transforms.search.scheduler import Scheduler
+from transforms.search.tree import Tree
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """Everything the search step needs, all picklable."""
+
+    run_id: str
+    policy: PolicySpec
+    search: str = "best-of-n"
+    search_params: tuple[tuple[str, str], ...] = ()
+    seed: int = 0
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    max_tokens_per_problem: int | None = None
+    progress_total: int | None = None
+    verify_options: tuple[tuple[str, str], ...] = field(default=())
+
+    def algorithm(self):
+        return get_search(self.search)
+
+    def config(self):
+        return self.algorithm().make_config(dict(self.search_params))
+
+    def config_hash(self) -> str:
+        return config_hash(self.search, self.config())
+
+
+def make_verifier(options: tuple[tuple[str, str], ...] = ()):
+    """The project's verifier (``transforms.verify.MathVerifier``) with options from ``key=value`` pairs."""
+    from transforms.search.base import build_config
+    from transforms.verify import MathVerifier, VerifyOptions
+
+    return MathVerifier(build_config(VerifyOptions, dict(options)))
+
+
+class SearchDoFn(beam.DoFn):
+    """list of problem rows -> (problem_id, [node rows]) per problem, or dead letters."""
+
+    def __init__(self, settings: SearchSettings):
+        self.settings = settings
+        self.searched = Metrics.counter("treemill", "problems_searched")
+        self.nodes = Metrics.counter("treemill", "nodes")
+        self.tokens = Metrics.counter("treemill", "generated_tokens")
+        self.dead = Metrics.counter("treemill", "dead_letters_search")
+
+    def setup(self):
+        self.policy = shared_policy(self.settings.policy)
+        self.verifier = make_verifier(self.settings.verify_options)
+        self.algorithm = self.settings.algorithm()
+        self.config = self.settings.config()
+        self.config_digest = self.settings.config_hash()
+        self.progress = Progress(self.settings.progress_total) if self.settings.progress_total else None
+
+    def teardown(self):
+        close = getattr(getattr(self, "verifier", None), "close", None)
+        if close:
+            close()
+
+    def process(self, problems: list[dict]):
+        s = self.settings
+        trees = [Tree(p["problem_id"], p["question"], p["gold_answer"]) for p in problems]
+        scheduler = Scheduler(self.policy)
+
+        def make_env():
+            return SearchEnv(chat_prompt=lambda q: self.policy.chat_prompt(q, s.system_prompt),
+                             verifier=self.verifier, seed=s.seed, max_tokens_per_problem=s.max_tokens_per_problem)
+
+        outcomes = scheduler.run(trees, self.algorithm.search, self.config, make_env)
+        verifier_tag = f"{self.verifier.name}/{self.verifier.version}"
+        node_count = 0
+        for problem, outcome in zip(problems, outcomes):
+            if outcome.error:
+                self.dead.inc()
+                yield beam.pvalue.TaggedOutput(DEAD, dead_letter("search", outcome.error, problem["problem_id"], problem))
+                continue
+            rows = outcome.tree.to_rows(run_id=s.run_id, model_id=self.policy.model_id, search=s.search,
+                                        search_config_hash=self.config_digest, verifier=verifier_tag)
+            node_count += len(rows)
+            self.searched.inc()
+            yield problem["problem_id"], rows
+        self.nodes.inc(node_count)
+        self.tokens.inc(scheduler.stats.generated_tokens)
+        if self.progress:
+            self.progress.update(len(problems), node_count, scheduler.stats.generated_tokens)

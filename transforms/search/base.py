@@ -1,0 +1,148 @@
+"""What every search algorithm shares: the calls it may yield, its environment, and helpers.
+
+An algorithm is a generator function ``search(tree, config, env)``. Whenever it needs the model it
+*yields* a call (``Generate``, ``Score`` or ``Execute``) and receives the results in order. It never
+calls the engine itself: the scheduler (``transforms.search.scheduler``) advances many trees at once
+and merges all pending calls of a round into one engine call, so the engine always sees a big batch.
+Verification is synchronous (``env.verify``): the verifier is fast and runs slow checks in its own pool.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Generator, Sequence, Union
+
+from transforms.protocols import GenerationRequest, SamplingSpec, ScoreRequest, Sample, Verifier
+from transforms.search.tree import Node, Tree
+from transforms.steps import STEP_SEPARATOR, split_sample
+
+DEFAULT_SYSTEM_PROMPT = (
+    "Solve the math problem step by step. Separate the steps with a blank line. "
+    "End with the final answer written as \\boxed{answer}."
+)
+
+
+@dataclass(frozen=True)
+class Generate:
+    requests: tuple[GenerationRequest, ...]
+
+
+@dataclass(frozen=True)
+class Score:
+    requests: tuple[ScoreRequest, ...]
+
+
+@dataclass(frozen=True)
+class Execute:
+    codes: tuple[str, ...]
+
+
+Call = Union[Generate, Score, Execute]
+SearchGenerator = Generator[Call, list, None]
+
+
+@dataclass
+class SearchEnv:
+    """Per-tree services an algorithm may use synchronously, and the budget it is held to."""
+
+    chat_prompt: Callable[[str], str]
+    verifier: Verifier
+    seed: int = 0
+    max_tokens_per_problem: int | None = None
+    generated_tokens: int = 0
+    has_scorer: bool = False
+    has_executor: bool = False
+
+    def prompt(self, tree: Tree, node: Node) -> str:
+        """Chat prompt for the question followed by the node's steps, ready for the next step."""
+        steps = node.steps()
+        prefix = self.chat_prompt(tree.question)
+        return prefix + (STEP_SEPARATOR.join(steps) + STEP_SEPARATOR if steps else "")
+
+    def seed_for(self, tree: Tree, node: Node, salt: int = 0) -> int:
+        """A per-request seed from (run seed, problem, node path, salt): reruns sample the same."""
+        key = f"{self.seed}\x00{tree.problem_id}\x00{node.path}\x00{salt}".encode()
+        return int.from_bytes(hashlib.sha256(key).digest()[:4], "big") & 0x7FFFFFFF
+
+    def budget_left(self) -> bool:
+        return self.max_tokens_per_problem is None or self.generated_tokens < self.max_tokens_per_problem
+
+    def verify(self, tree: Tree, node: Node) -> None:
+        """Mark ``node`` terminal and store the verdict on the whole solution ending at it."""
+        node.is_terminal = True
+        node.verdict = self.verifier.verify(STEP_SEPARATOR.join(node.steps()), tree.gold_answer)
+
+
+_ANSWER_MARK = re.compile(r"\\boxed|\\fbox|answer is|####", re.IGNORECASE)
+
+
+def classify_step(text: str) -> str:
+    """``code`` for a step with a Python block, ``answer`` for one that states a final answer, else ``text``."""
+    if "```python" in text or "<code>" in text:
+        return "code"
+    return "answer" if _ANSWER_MARK.search(text) else "text"
+
+
+def add_sample_chain(parent: Node, sample: Sample, prompt_tokens: int | None) -> Node:
+    """Append a whole sampled solution under ``parent`` as a chain of step nodes; return its leaf."""
+    pieces = split_sample(sample)
+    if not pieces:
+        # An empty completion is still a (wrong) leaf: counted, never dropped.
+        return parent.add_child("", "text", finish_reason=sample.finish_reason, num_tokens=sample.num_tokens,
+                                prompt_tokens=prompt_tokens, prior_logprob=sample.cumulative_logprob)
+    node = parent
+    for index, piece in enumerate(pieces):
+        last = index == len(pieces) - 1
+        node = node.add_child(
+            piece.text, classify_step(piece.text), finish_reason=sample.finish_reason if last else "split",
+            num_tokens=piece.num_tokens, prior_logprob=piece.logprob,
+            prompt_tokens=prompt_tokens if index == 0 else None,
+        )
+    return node
+
+
+def sampling(config: Any, *, n: int, seed: int, stop: Sequence[str] = ()) -> SamplingSpec:
+    """A SamplingSpec from an algorithm config's temperature/top_p/max_tokens fields."""
+    return SamplingSpec(n=n, max_tokens=config.max_tokens, temperature=config.temperature,
+                        top_p=getattr(config, "top_p", 1.0), stop=tuple(stop), seed=seed)
+
+
+def config_hash(name: str, config: Any) -> str:
+    """Digest of the algorithm name and every config field."""
+    payload = json.dumps({"search": name, **dataclasses.asdict(config)}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def build_config(cls: type, params: dict[str, str] | None = None):
+    """Instantiate a frozen config dataclass from ``key=value`` strings (CLI), converting by field type."""
+    params = dict(params or {})
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(params) - set(fields))
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} option(s): {', '.join(unknown)}; known: {', '.join(fields)}")
+    kwargs = {name: _convert(value, fields[name].type, name) for name, value in params.items()}
+    return cls(**kwargs)
+
+
+def _convert(value: Any, type_name: Any, name: str) -> Any:
+    if not isinstance(value, str):
+        return value
+    type_name = str(type_name).replace(" ", "")
+    try:
+        if type_name.startswith("bool"):
+            if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(value)
+            return value.lower() in ("true", "1", "yes")
+        if type_name.startswith("int"):
+            return int(value)
+        if type_name.startswith("float"):
+            return float(value)
+        if type_name.startswith("tuple"):
+            return tuple(v for v in value.split(",") if v)
+    except ValueError:
+        raise ValueError(f"option {name}: cannot read {value!r} as {type_name}") from None
+    return value
