@@ -7,6 +7,7 @@ import subprocess
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import NoReturn
 
 import pyarrow as pa
 from apache_beam.io.filesystems import FileSystems
@@ -20,7 +21,7 @@ class UsageError(Exception):
     """A problem with the user's arguments or input: printed as one line, exit status 2."""
 
 
-def fail(message: str) -> "NoReturn":  # noqa: F821 - string annotation
+def fail(message: str) -> NoReturn:
     print(f"error: {message}", file=sys.stderr)
     raise SystemExit(2)
 

@@ -45,6 +45,8 @@ class VLLMPolicy:
         self.spec = spec
         self.model_path = resolve_model(spec.model)
         self.model_id = spec.model if spec.model != "default" else "HuggingFaceTB/SmolLM2-135M-Instruct"
+        # Engine INFO lines drown the run's own progress; VLLM_LOGGING_LEVEL=INFO brings them back.
+        os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
         on_cpu = _on_cpu()
         if on_cpu:
             _cpu_engine_env()

@@ -1,0 +1,74 @@
+"""Complete traces of a stored tree (root to a terminal step) and the SFT selection over them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from transforms.labels.options import SftOptions
+from transforms.labels.outcomes import own_outcome
+from transforms.search.tree import Node, Tree
+from transforms.steps import STEP_SEPARATOR
+
+CLEAN_EXEC = (None, "ok")
+
+
+@dataclass(frozen=True)
+class Trace:
+    """One complete solution: the terminal node, its steps' rule Q values, and how it ended."""
+
+    leaf: Node
+    qs: tuple[float | None, ...]
+    counted: bool  # counts as a completion (False: undecided verdict under undecided=skip)
+    correct: bool
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        return self.leaf.steps()
+
+    @property
+    def text(self) -> str:
+        return STEP_SEPARATOR.join(self.steps)
+
+    @property
+    def scored(self) -> bool:
+        return bool(self.qs) and all(q is not None for q in self.qs)
+
+    @property
+    def mean_q(self) -> float | None:
+        return sum(self.qs) / len(self.qs) if self.scored else None
+
+    @property
+    def min_q(self) -> float | None:
+        return min(self.qs) if self.scored else None
+
+    @property
+    def has_code_error(self) -> bool:
+        return any(n.exec_status not in CLEAN_EXEC for n in self.leaf.ancestors())
+
+
+def traces(tree: Tree, q: dict[tuple[int, ...], float | None], undecided: str = "wrong") -> list[Trace]:
+    """Every terminal step's trace, in path order."""
+    result = []
+    for node in tree.nodes():
+        if node.is_terminal and node.parent is not None:
+            own = own_outcome(node, undecided)
+            qs = tuple(q[n.path] for n in node.ancestors())
+            result.append(Trace(node, qs, counted=own.completions == 1, correct=own.correct == 1))
+    return result
+
+
+def rank_key(trace: Trace, best_first: bool = True) -> tuple:
+    """Sort key: mean Q, then min Q (best or worst first), then path for a deterministic order."""
+    sign = -1 if best_first else 1
+    return sign * trace.mean_q, sign * trace.min_q, trace.leaf.path
+
+
+def select_sft(all_traces: list[Trace], options: SftOptions) -> list[Trace]:
+    """Top-k correct traces of a problem by mean step Q, ties broken by min step Q.
+
+    rStar-Math (arXiv 2501.04519), §3.3 / §4.1: from the trajectories that reach the correct
+    answer, keep the top-2 by average Q-value for policy SFT. Traces with a step whose code failed
+    are dropped when ``drop_code_errors`` (rStar-Math keeps only steps whose Python code runs).
+    """
+    keep = [t for t in all_traces if t.correct and t.scored and not (options.drop_code_errors and t.has_code_error)]
+    return sorted(keep, key=rank_key)[:options.top_k]
