@@ -24,12 +24,14 @@ from schemas import DEAD_LETTERS_V1, NODES_V1, PROBLEMS_V1
 from transforms.ingest import DEAD, FORMATS, PRESETS, FieldMapping, IngestError, IngestProblems, ReadProblems, detect_format, match_files
 from transforms.policy import BACKENDS, PolicySpec
 from transforms.run_search import SearchDoFn, SearchSettings
+from transforms.scorer import SCORER_BACKENDS, ScorerSpec
 from transforms.search import SEARCHES
-from transforms.search.base import DEFAULT_SYSTEM_PROMPT
+from transforms.search.base import DEFAULT_SYSTEM_PROMPT, build_config
 from transforms.shards import WriteShards, clear_shards
 
 DEMO_INPUT = Path(__file__).parent / "data" / "gsm8k_demo.jsonl"
 DEMO_OUTPUT = "out/demo"
+DEMO_SEARCH_PARAMS = ("n=4", "max_tokens=256")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Unrecognised options are passed to Apache Beam (e.g. --runner DataflowRunner).")
     io = parser.add_argument_group("input and output")
-    io.add_argument("--demo", action="store_true", help=f"run the bundled GSM8K sample ({DEMO_INPUT.name}) into {DEMO_OUTPUT}/ unless --output is given")
+    io.add_argument("--demo", action="store_true", help=f"run the bundled GSM8K sample ({DEMO_INPUT.name}) into {DEMO_OUTPUT}/ unless --output is given; best-of-n defaults to {' '.join(DEMO_SEARCH_PARAMS)}")
     io.add_argument("--input", help="jsonl/parquet file or glob (any Beam filesystem), or an HF dataset id with --input-format hf")
     io.add_argument("--input-format", choices=FORMATS, help="default: from the file extension")
     io.add_argument("--preset", choices=sorted(PRESETS), default="gsm8k", help="field mapping preset (default gsm8k)")
@@ -54,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     search = parser.add_argument_group("search")
     search.add_argument("--search", choices=sorted(SEARCHES), default="best-of-n", help="search algorithm (default best-of-n)")
     search.add_argument("--search-param", action="append", default=[], metavar="KEY=VALUE",
-                        help="search config field, repeatable (best-of-n: n, temperature, top_p, max_tokens)")
+                        help="search config field, repeatable (best-of-n: n, temperature, top_p, max_tokens); "
+                             "preset=NAME starts from a paper's settings (e.g. alphamath, rstar-round1, alphamath-3x5, rest-mcts)")
     search.add_argument("--batch-size", type=int, default=32, help="problems searched together in one batch (default 32)")
     search.add_argument("--seed", type=int, default=0, help="run seed; per-request seeds derive from it")
     search.add_argument("--max-tokens-per-problem", type=int, help="token budget per problem")
@@ -69,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--max-model-len", type=int, default=4096, help="context length (default 4096)")
     model.add_argument("--kv-cache-gb", type=float, default=1.0, help="KV cache size in GiB (default 1)")
     model.add_argument("--no-prefix-caching", action="store_true", help="turn vLLM prefix caching off")
+    scorer = parser.add_argument_group("scorer (value model / PRM / PPM)")
+    scorer.add_argument("--scorer-model", help="sequence-classification model folder or hub id; none by default")
+    scorer.add_argument("--scorer-backend", choices=SCORER_BACKENDS, default="transformers",
+                        help="transformers (batched, no grad) or vllm (pooling engine); default transformers")
+    scorer.add_argument("--scorer-param", action="append", default=[], metavar="KEY=VALUE",
+                        help="ScorerSpec field, repeatable (activation, label, template, batch_size, dtype, max_model_len, kv_cache_gb)")
     parser.add_argument("--no-progress", action="store_true", help="no progress line")
     return parser
 
@@ -112,6 +121,8 @@ def resolve_args(argv=None):
     if args.demo:
         args.input = args.input or str(DEMO_INPUT)
         args.output = args.output or DEMO_OUTPUT
+        if args.search == "best-of-n" and not args.search_param:
+            args.search_param = list(DEMO_SEARCH_PARAMS)  # the settings the sample was chosen with
     if not args.input:
         raise UsageError("--input is required (or --demo)")
     if not args.output:
@@ -130,8 +141,8 @@ def resolve_args(argv=None):
             run_id="", policy=policy, search=args.search,
             search_params=_pairs(args.search_param, "--search-param"), seed=args.seed,
             system_prompt=args.system_prompt, max_tokens_per_problem=args.max_tokens_per_problem,
-            verify_options=_pairs(args.verify_option, "--verify-option"))
-        settings.config()  # validate the search options now, not inside a worker
+            verify_options=_pairs(args.verify_option, "--verify-option"), scorer=_scorer_spec(args))
+        _check_scorer(settings)  # also validates the search options now, not inside a worker
     except (ValueError, TypeError) as err:
         raise UsageError(str(err)) from None
     config = {k: v for k, v in vars(args).items() if k not in ("run_id", "no_progress", "output")}
@@ -139,6 +150,21 @@ def resolve_args(argv=None):
     total = None if args.no_progress else _count_rows(args.input, args.input_format, args.limit)
     settings = SearchSettings(**{**settings.__dict__, "run_id": run_id, "progress_total": total})
     return args, beam_args, settings, mapping
+
+
+def _scorer_spec(args) -> ScorerSpec | None:
+    params = dict(_pairs(args.scorer_param, "--scorer-param"))
+    if not args.scorer_model:
+        if params:
+            raise UsageError("--scorer-param needs --scorer-model")
+        return None
+    return build_config(ScorerSpec, {**params, "model": args.scorer_model, "backend": args.scorer_backend,
+                                     "seed": str(args.seed)})
+
+
+def _check_scorer(settings: SearchSettings) -> None:
+    if settings.algorithm().requires_scorer(settings.config()) and settings.scorer is None:
+        raise UsageError(f"search {settings.search} with these options needs a scorer: give --scorer-model")
 
 
 def build_pipeline(pipeline: beam.Pipeline, args, settings: SearchSettings, mapping: FieldMapping) -> None:
