@@ -1,0 +1,68 @@
+"""Exact numeric layer: literal parsing, percent and approximation conventions."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from transforms.verify import VerifyOptions
+from transforms.verify.numeric import numbers_equal, parse_number
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("5", Fraction(5)),
+        ("-5.25", Fraction(-21, 4)),
+        ("0.1", Fraction(1, 10)),
+        ("1e3", Fraction(1000)),
+        ("2.5E-2", Fraction(1, 40)),
+        ("1.5\\times10^{3}", Fraction(1500)),
+        ("3\\cdot10^-2", Fraction(3, 100)),
+        ("-10/9", Fraction(-10, 9)),
+        ("-\\frac{10}{9}", Fraction(-10, 9)),
+        ("\\frac{-1}{2}", Fraction(-1, 2)),
+        ("\\frac{0.5}{2}", Fraction(1, 4)),
+        ("2\\frac{1}{2}", Fraction(5, 2)),
+    ],
+)
+def test_parse_literals(text, value):
+    assert parse_number(text).value == value
+
+
+@pytest.mark.parametrize("text", ["x", "1/0", "\\frac{1}{0}", "1e999999999", "9" * 300, "10^{10^{10}}", "2x", ""])
+def test_non_literals_and_huge_values_are_left_to_sympy(text):
+    assert parse_number(text) is None
+
+
+def test_percent_flag():
+    number = parse_number("12.5%")
+    assert number.percent and number.value == Fraction(25, 2)
+
+
+def _eq(pred, gold, **kw):
+    return numbers_equal(parse_number(pred), parse_number(gold), VerifyOptions(**kw))
+
+
+def test_exact_comparison_ignores_rel_tol_for_literals():
+    assert not _eq("5.001", "5", rel_tol=1e-3)
+    assert _eq("5.000", "5")
+
+
+def test_percent_conventions():
+    assert _eq("10", "10%")
+    assert _eq("0.1", "10%")
+    assert _eq("10%", "0.1")
+    assert not _eq("0.1", "10%", percent_as_fraction=False)
+    assert _eq("10", "10%", percent_as_fraction=False)
+
+
+def test_decimal_approximation_rule():
+    assert not _eq("0.33", "1/3")
+    assert _eq("0.33", "1/3", accept_decimal_approx=True)
+    assert _eq("0.333", "1/3", accept_decimal_approx=True)
+    assert _eq("0.67", "2/3", accept_decimal_approx=True)  # rounded
+    assert _eq("0.66", "2/3", accept_decimal_approx=True)  # truncated
+    assert not _eq("0.65", "2/3", accept_decimal_approx=True)
+    assert not _eq("0.3", "1/3", accept_decimal_approx=True)  # one decimal is too coarse

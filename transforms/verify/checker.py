@@ -1,0 +1,197 @@
+"""``check_equal`` and ``MathVerifier``: extraction, normalization, layered comparison, caching."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+
+from transforms.protocols import Verdict
+from transforms.verify.cache import LruCache
+from transforms.verify.compare import Comparer, Outcome
+from transforms.verify.extract import extract_answer, gold_answer
+from transforms.verify.normalize import normalize
+from transforms.verify.options import VerifyOptions
+from transforms.verify.pool import SymbolicPool, WorkerError
+
+VERSION = "1"  # bump whenever a rule change can change a verdict (it is stored with the data)
+
+
+class _Engine:
+    """Options + cache + a lazily started worker pool: the state one verifier owns."""
+
+    def __init__(self, options: VerifyOptions):
+        """Nothing heavy happens here; the pool starts on the first symbolic comparison."""
+        self.options = options
+        self.cache = LruCache(options.cache_size)
+        self._pool: SymbolicPool | None = None
+        self._pool_lock = threading.Lock()
+        self._closed = False
+
+    def check(self, pred: str, gold: str) -> Verdict:
+        """Compare an extracted prediction with a gold answer (both raw answer strings).
+
+        The cache is consulted twice: on the raw strings (skips normalization for exact repeats,
+        common in tree search) and on the normalized keys.
+        """
+        start = time.monotonic()
+        raw_key = ("raw", pred, gold)
+        verdict = self.cache.get(raw_key)
+        if verdict is not None:
+            return replace(verdict, elapsed_s=time.monotonic() - start, details=dict(verdict.details, cached=True))
+        verdict = self._check_normalized(pred, gold, start)
+        self.cache.put(raw_key, verdict)
+        return replace(verdict, elapsed_s=time.monotonic() - start)
+
+    def _check_normalized(self, pred: str, gold: str, start: float) -> Verdict:
+        """Normalize both sides, then use the cache keyed by the normalized forms or compare."""
+        p_norm = normalize(pred, self.options.strip_units)
+        g_norm = normalize(gold, self.options.strip_units)
+        key = ("check", p_norm.key, g_norm.key)
+        outcome = self.cache.get(key)
+        cached = outcome is not None
+        if outcome is None:
+            if not g_norm.key:
+                outcome = Outcome(None, "no_gold")
+            else:
+                comparer = Comparer(self.options, self._symbolic, start + self.options.timeout_s)
+                outcome = comparer.compare(p_norm.text, g_norm.text)
+            self.cache.put(key, outcome)
+        details = dict(outcome.details, cached=True) if cached else dict(outcome.details)
+        return Verdict(equal=outcome.equal, method=outcome.method, pred_normalized=p_norm.text,
+                       gold_normalized=g_norm.text, details=details)
+
+    def _symbolic(self, pred: str, gold: str, timeout_s: float) -> Outcome:
+        """One symbolic comparison on a worker, cached per (pred, gold) atom pair."""
+        key = ("symbolic", pred, gold)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        try:
+            answer = self._get_pool().call(pred, gold, self.options.semantic_dict(), timeout_s)
+        except WorkerError as exc:
+            return Outcome(None, "error", {"error": str(exc)})
+        rule = answer.get("rule", "")
+        if rule == "timeout":
+            outcome = Outcome(None, "timeout", {"timeout_s": round(timeout_s, 3)})
+        elif answer.get("equal") is None:
+            outcome = Outcome(None, "error" if rule != "gold_unparsed" else "undecided", _answer_details(answer))
+        else:
+            outcome = Outcome(bool(answer["equal"]), "symbolic", _answer_details(answer))
+        if rule != "worker_error":
+            self.cache.put(key, outcome)  # timeouts too: retrying the same input would stall again
+        return outcome
+
+    def _get_pool(self) -> SymbolicPool:
+        """The worker pool, created on first use."""
+        with self._pool_lock:
+            if self._closed:
+                raise WorkerError("verifier is closed")
+            if self._pool is None:
+                self._pool = SymbolicPool(self.options.workers, self.options.worker_memory_mb)
+            return self._pool
+
+    def close(self) -> None:
+        """Stop the worker processes (if any were started). Idempotent."""
+        with self._pool_lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
+
+def _answer_details(answer: dict) -> dict:
+    """The worker's rule (and error, if any) for the verdict's details."""
+    details = {"rule": answer.get("rule")}
+    if answer.get("error"):
+        details["error"] = answer["error"]
+    return details
+
+
+class MathVerifier:
+    """The ``Verifier`` protocol for math answers: extract, normalize, compare in layers.
+
+    Thread-safe: Beam may call ``verify`` from several threads of one DoFn instance. Build it in
+    ``DoFn.setup()`` and ``close()`` it in ``teardown()`` (or use it as a context manager).
+    """
+
+    name = "treemill-math"
+    version = VERSION
+
+    def __init__(self, options: VerifyOptions | None = None):
+        """No worker starts until a comparison needs sympy."""
+        self.options = options or VerifyOptions()
+        self._engine = _Engine(self.options)
+
+    def verify(self, prediction: str, gold: str) -> Verdict:
+        """Extract the answer from ``prediction`` (a final step or solution) and compare it with
+        ``gold`` (an answer string, possibly still wrapped in ``\\boxed``)."""
+        start = time.monotonic()
+        answer, method = extract_answer(prediction)
+        if answer is None:
+            return Verdict(equal=None, method="no_answer", elapsed_s=time.monotonic() - start)
+        verdict = self._engine.check(answer, gold_answer(gold))
+        return _with_extraction(verdict, answer, method, time.monotonic() - start)
+
+    def check(self, pred: str, gold: str) -> Verdict:
+        """Compare an answer string (no extraction) with ``gold``, using this verifier's pool and cache."""
+        start = time.monotonic()
+        verdict = self._engine.check(pred, gold_answer(gold))
+        return _with_extraction(verdict, pred, None, time.monotonic() - start)
+
+    @property
+    def cache(self) -> LruCache:
+        """The verdict cache (for hit statistics)."""
+        return self._engine.cache
+
+    def close(self) -> None:
+        """Stop the symbolic workers. The verifier stays usable for string/numeric checks."""
+        self._engine.close()
+
+    def __enter__(self) -> "MathVerifier":
+        """Use as ``with MathVerifier() as v:``; workers stop on exit."""
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        """Close the verifier."""
+        self.close()
+
+    def __reduce__(self):
+        """Pickling carries only the options: the copy starts with no workers and an empty cache
+        (processes and locks cannot travel; Beam should still build it in ``DoFn.setup``)."""
+        return (MathVerifier, (self.options,))
+
+
+def _with_extraction(verdict: Verdict, answer: str, method: str | None, elapsed: float) -> Verdict:
+    """The verdict with extraction fields and the total elapsed time filled in."""
+    return Verdict(equal=verdict.equal, method=verdict.method, extracted=answer, extraction_method=method,
+                   pred_normalized=verdict.pred_normalized, gold_normalized=verdict.gold_normalized,
+                   elapsed_s=elapsed, details=verdict.details)
+
+
+_default_lock = threading.Lock()
+_default_verifiers: dict[VerifyOptions, MathVerifier] = {}
+
+
+def check_equal(pred: str, gold: str, options: VerifyOptions | None = None) -> Verdict:
+    """Compare an answer string with a gold answer.
+
+    Uses one shared verifier per distinct ``options`` (module state, created on first call): a
+    function-style API cannot own a worker pool, and starting one per call would cost a second.
+    ``shutdown()`` stops those workers; they also exit by themselves when this process ends.
+    """
+    options = options or VerifyOptions()
+    with _default_lock:
+        verifier = _default_verifiers.get(options)
+        if verifier is None:
+            verifier = _default_verifiers[options] = MathVerifier(options)
+    return verifier.check(pred, gold)
+
+
+def shutdown() -> None:
+    """Close the verifiers that ``check_equal`` created."""
+    with _default_lock:
+        verifiers = list(_default_verifiers.values())
+        _default_verifiers.clear()
+    for verifier in verifiers:
+        verifier.close()

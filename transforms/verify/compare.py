@@ -1,0 +1,229 @@
+"""Layered comparison of two normalized answers, cheapest layer first.
+
+1. ``string``: equal normalized keys.
+2. structure: equations with a label (``x = 3``), lists/sets/tuples, item by item.
+3. ``numeric``: both sides plain literals, compared exactly as ``Fraction``.
+4. ``symbolic``: sympy in a worker process (see ``pool``), with a deadline for the whole check.
+
+Layers 1-3 run in-process and never evaluate anything unbounded. The outcome's method is the most
+expensive layer that was needed (a list decided partly by sympy reports ``symbolic``).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from transforms.verify.normalize import normalize
+from transforms.verify.numeric import numbers_equal, parse_number
+from transforms.verify.options import VerifyOptions
+from transforms.verify.structure import Group, is_arithmetic, is_label, parse_group, split_equation
+
+# How expensive/uncertain each method is; the reported method is the maximum over the items.
+_RANK = {"string": 0, "numeric": 1, "structure": 1, "symbolic": 2, "undecided": 3, "error": 4, "timeout": 5}
+MAX_SYMBOLIC_CHARS = 2000  # longer "answers" are prose or garbage; not worth a sympy parse
+MAX_UNORDERED_ITEMS = 64  # pairwise matching is quadratic; real answers list a handful of values
+# Anything that can make an atom a set, a relation or several values.
+_NOT_SCALAR = re.compile(r"[,;=<>\[\]]|\\(?:cup|cap|\{|begin|in|le|ge|leq|geq|neq|pm|mp|setminus|emptyset|varnothing|mathbb)(?![a-zA-Z])")
+_DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Result of comparing two answers: ``equal`` (None = undecided), the deciding ``method``."""
+
+    equal: bool | None
+    method: str
+    details: dict = field(default_factory=dict, compare=False)
+
+
+# (pred, gold, seconds left) -> Outcome; supplied by the verifier (worker pool), or None.
+SymbolicFn = Callable[[str, str, float], Outcome]
+
+
+class Comparer:
+    """Compares answers for one check; carries the options and the check's deadline."""
+
+    def __init__(self, options: VerifyOptions, symbolic: SymbolicFn | None, deadline: float):
+        """``deadline`` is a ``time.monotonic()`` value bounding all symbolic work of this check."""
+        self.options = options
+        self.symbolic = symbolic
+        self.deadline = deadline
+
+    def compare(self, pred: str, gold: str) -> Outcome:
+        """Compare normalized ``pred`` with normalized ``gold`` (the gold decides conventions)."""
+        if _key(pred) == _key(gold):
+            return Outcome(True, "string")
+        if not pred.strip():
+            return Outcome(None, "no_answer")
+        if self.options.equation_rhs:
+            pred, gold = _drop_labels(pred, gold)
+            if _key(pred) == _key(gold):
+                return Outcome(True, "string")
+        p_group, g_group = self._parse_group(pred), self._parse_group(gold)
+        if g_group is None and p_group is not None:
+            decimal = _decimal_comma(pred, gold)
+            if decimal is not None:
+                return decimal
+        if p_group is not None and g_group is not None:
+            return self._compare_groups(p_group, g_group, pred, gold)
+        if (p_group is None) != (g_group is None):
+            return self._group_vs_atom(p_group or g_group, p_group is not None, pred, gold)
+        return self._compare_atoms(pred, gold)
+
+    def _parse_group(self, text: str) -> Group | None:
+        """``parse_group`` with each item normalized on its own: whole-answer rules (clock
+        times, units, trailing punctuation) apply per item in ``20:34 or 8:34 p.m.``."""
+        group = parse_group(text)
+        if group is None or len(group.items) > MAX_UNORDERED_ITEMS:
+            return group
+        items = tuple(normalize(item, self.options.strip_units).text or item for item in group.items)
+        return Group(group.kind, items)
+
+    def _group_vs_atom(self, group: Group, group_is_pred: bool, pred: str, gold: str) -> Outcome:
+        """A plain scalar against several items. With set semantics (sets, or lists when
+        ``unordered_lists``) it is equal when every item equals it: ``{a, a'} = {g}`` when
+        ``a = a' = g``, so "$\\boxed{20:34}$ or $\\boxed{8:34 \\text{ p.m.}}$" answers ``20:34``.
+        A tuple never equals a scalar. Other mixes (``\\{1,2\\}`` vs ``\\{1\\} \\cup \\{2\\}``,
+        ``\\pm``) are for sympy."""
+        atom = gold if group_is_pred else pred
+        if len(group.items) < 2 or _NOT_SCALAR.search(atom) is not None:
+            return self._symbolic(pred, gold)
+        if group.kind == "set" or (group.kind == "list" and self.options.unordered_lists):
+            outcomes = []
+            for item in group.items:
+                outcome = self.compare(item, atom) if group_is_pred else self.compare(atom, item)
+                if outcome.equal is not True:
+                    return outcome if outcome.equal is None else Outcome(False, "structure", {"item": item})
+                outcomes.append(outcome)
+            return _combine(outcomes)
+        return Outcome(False, "structure", {"kinds": [group.kind, "scalar"]})
+
+    def _compare_atoms(self, pred: str, gold: str) -> Outcome:
+        """Numeric literals are decided exactly here; everything else goes to sympy."""
+        p_num, g_num = parse_number(pred), parse_number(gold)
+        if p_num is not None and g_num is not None:
+            return Outcome(numbers_equal(p_num, g_num, self.options), "numeric")
+        return self._symbolic(pred, gold)
+
+    def _compare_groups(self, p: Group, g: Group, pred: str, gold: str) -> Outcome:
+        """Item-wise comparison; order matters per the options and the bracket kinds."""
+        kinds = {p.kind, g.kind}
+        if kinds <= {"list", "set"}:
+            ordered = not (self.options.unordered_lists or "set" in kinds)
+        elif kinds == {"tuple"}:
+            ordered = self.options.ordered_tuples
+        elif kinds == {"bracket"}:
+            ordered = True
+        elif "list" in kinds or "set" in kinds:
+            return Outcome(False, "structure", {"kinds": sorted(kinds)})  # (1, 2) is not 1, 2
+        else:
+            return self._symbolic(pred, gold)  # (1, 2] vs [1, 2]: intervals, let sympy read them
+        if len(p.items) != len(g.items):
+            return Outcome(False, "structure", {"lengths": [len(p.items), len(g.items)]})
+        if ordered:
+            return self._match_ordered(p.items, g.items)
+        if sorted(map(_key, p.items)) == sorted(map(_key, g.items)):
+            return Outcome(True, "string")  # same multiset of strings: no pairwise work
+        if len(p.items) > MAX_UNORDERED_ITEMS:
+            return Outcome(None, "undecided", {"reason": f"more than {MAX_UNORDERED_ITEMS} items"})
+        return self._match_unordered(list(p.items), list(g.items))
+
+    def _match_ordered(self, preds: tuple[str, ...], golds: tuple[str, ...]) -> Outcome:
+        """Position by position; the first unequal pair decides (later pairs are not computed)."""
+        outcomes: list[Outcome] = []
+        for pred, gold in zip(preds, golds):
+            outcome = self.compare(pred, gold)
+            if outcome.equal is False:
+                return outcome
+            outcomes.append(outcome)
+        return _combine(outcomes)
+
+    def _match_unordered(self, preds: list[str], golds: list[str]) -> Outcome:
+        """Greedy multiset matching: each gold item takes the first unused prediction equal to it."""
+        used: set[int] = set()
+        outcomes: list[Outcome] = []
+        for gold in golds:
+            found = None
+            tried: list[Outcome] = []
+            for i, pred in enumerate(preds):
+                if i in used:
+                    continue
+                outcome = self.compare(pred, gold)
+                tried.append(outcome)
+                if outcome.equal:
+                    found = i
+                    outcomes.append(outcome)
+                    break
+            if found is None:
+                undecided = [o for o in tried if o.equal is None]
+                return undecided[0] if undecided else _worst(tried, False)
+            used.add(found)
+        return _combine(outcomes)
+
+    def _symbolic(self, pred: str, gold: str) -> Outcome:
+        """Hand the pair to the symbolic layer with what is left of the deadline."""
+        if self.symbolic is None or not self.options.symbolic:
+            return Outcome(None, "undecided")
+        if max(len(pred), len(gold)) > MAX_SYMBOLIC_CHARS:
+            return Outcome(None, "undecided", {"reason": f"longer than {MAX_SYMBOLIC_CHARS} characters"})
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            return Outcome(None, "timeout")
+        return self.symbolic(pred, gold, left)
+
+
+def _key(text: str) -> str:
+    """Whitespace-free form used for string equality."""
+    return text.replace(" ", "")
+
+
+def _drop_labels(pred: str, gold: str) -> tuple[str, str]:
+    """Apply the ``x = 3`` vs ``3`` rule (math-verify): strip a label or arithmetic chain from the
+    side that has an equation when the other side does not; strip both when both assign the same
+    label (``y = 2x`` vs ``y = x + x``)."""
+    p_eq, g_eq = split_equation(pred), split_equation(gold)
+    if p_eq and g_eq:
+        if is_label(p_eq[0]) and _key(p_eq[0]) == _key(g_eq[0]):
+            return p_eq[1], g_eq[1]
+        return pred, gold
+    if p_eq and (is_label(p_eq[0]) or is_arithmetic(p_eq[0])):
+        return p_eq[1], gold
+    if g_eq and (is_label(g_eq[0]) or is_arithmetic(g_eq[0])):
+        return pred, g_eq[1]
+    return pred, gold
+
+
+def _decimal_comma(pred: str, gold: str) -> Outcome | None:
+    """``1000,99`` against a single-number gold reads as the decimal ``1000.99`` (math-verify
+    accepts the European decimal comma when the gold is one number)."""
+    g_num = parse_number(gold)
+    if g_num is None or not _DECIMAL_COMMA.match(pred.replace(" ", "")) or ", " in pred:
+        return None
+    p_num = parse_number(pred.replace(",", "."))
+    if p_num is None:
+        return None
+    return Outcome(p_num.value == g_num.value, "numeric", {"decimal_comma": True})
+
+
+def _combine(outcomes: list[Outcome]) -> Outcome:
+    """All equal -> equal (method: the costliest used); a False wins over an undecided."""
+    if not outcomes:
+        return Outcome(True, "structure")
+    falses = [o for o in outcomes if o.equal is False]
+    if falses:
+        return falses[0]
+    nones = [o for o in outcomes if o.equal is None]
+    if nones:
+        return nones[0]
+    return _worst(outcomes, True)
+
+
+def _worst(outcomes: list[Outcome], equal: bool) -> Outcome:
+    """The outcome with the costliest method, reported with ``equal``."""
+    if not outcomes:
+        return Outcome(equal, "structure")
+    worst = max(outcomes, key=lambda o: _RANK.get(o.method, 2))
+    return Outcome(equal, worst.method, worst.details)

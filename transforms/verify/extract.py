@@ -1,0 +1,171 @@
+"""Find the final answer in a model's step or solution.
+
+Methods, strongest first (the first that finds something wins):
+
+* ``boxed`` / ``fbox``: the last ``\\boxed{...}`` or ``\\fbox{...}`` (MATH, Minerva, math-verify);
+  boxes separated only by ``and``/commas/``\\quad`` form one multi-answer, as math-verify reads
+  ``\\boxed{(98, 2)} \\text{ and } \\boxed{(99, 503)}``.
+* ``hashes``: ``#### 42`` (GSM8K reference format).
+* ``answer_is``: "The answer is ...", "Final Answer: ..." (Minerva / lm-eval "answer is" prompts).
+* ``code_output``: the last line printed in the last `````output`` block (ToRA / NuminaMath-TIR
+  code steps).
+* ``whole``: the text is itself a bare answer (``-10/9``, ``$1$ and $2$``, ``08:34 \\text{P.M.}``).
+* ``math_span``: the last ``$...$`` / ``\\(...\\)`` / ``\\[...\\]`` (math-verify's LaTeX fallback).
+* ``last_number``: the last number not glued to a word (``2`` is not in ``AZYUK2A``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from transforms.verify.latex import brace_pairs, replace_command_groups
+
+METHODS = ("boxed", "fbox", "hashes", "answer_is", "code_output", "whole", "math_span", "last_number")
+
+_BOX = re.compile(r"\\(boxed|fbox)(?![a-zA-Z])\s*")
+_BOX_CONNECTOR = re.compile(
+    r"^(?:\s|[,;$]|\\quad|\\qquad|\\[,;:! ]|\\text\{\s*(?:and|or|,)?\s*\}|\band\b|\bor\b|\\[()\[\]])*$"
+)
+_HASHES = re.compile(r"####\s*([^\n]+)")
+_ANSWER_IS = re.compile(
+    r"(?:\banswer[ \t]*(?:is|:|=|：)|^[ \t*#_]*(?:final[ \t]+)?answer\b)[ \t*_:]*([^\n]*)",
+    re.IGNORECASE | re.MULTILINE,
+)
+_OUTPUT_BLOCK = re.compile(r"```output[ \t]*\n(.*?)(?:```|$)", re.DOTALL)
+# Spans are bounded (2000 characters) so that many unclosed "\(" cannot make the search quadratic.
+_MATH_SPAN = re.compile(
+    r"(?<!\\)\$\$(.{1,2000}?)(?<!\\)\$\$|(?<!\\)\$(.{1,2000}?)(?<!\\)\$|\\\((.{1,2000}?)\\\)|\\\[(.{1,2000}?)\\\]",
+    re.DOTALL,
+)
+_NUMBER = re.compile(
+    r"(?<![A-Za-z\d.])(?:(?<![\w)])-)?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:/\d+)?|\.\d+)"
+)
+_SENTENCE_END = re.compile(r"(?<!\d)\.\s+(?=[A-Z])|\.\s*$")
+# Words a bare answer may contain besides LaTeX commands: connectors, functions, time markers.
+_BARE_WORDS = {"and", "or", "sin", "cos", "tan", "sec", "csc", "cot", "log", "ln", "exp", "sqrt",
+               "frac", "pi", "inf", "infty", "mod", "pmod", "p.m", "a.m"}
+_MAX_BARE_LEN = 160
+_NOT_BARE = re.compile(r"#|```|\\boxed|\\fbox")  # markers a finder above would have used
+
+
+def extract_answer(text: str | None) -> tuple[str | None, str | None]:
+    """Return ``(answer, method)`` for the final answer in ``text``, or ``(None, None)``.
+
+    The answer is the raw substring (outer whitespace and trailing periods removed); normalization
+    happens in ``normalize``.
+    """
+    if not text or not text.strip():
+        return None, None
+    for finder in (_find_boxed, _find_hashes, _find_answer_is, _find_code_output, _find_whole,
+                   _find_math_span, _find_last_number):
+        found = finder(text)
+        if found is not None and found[0].strip():
+            return _tidy(found[0]), found[1]
+    return None, None
+
+
+def gold_answer(gold: str) -> str:
+    """The answer inside a gold string: its last box when it has one, else the string itself."""
+    found = _find_boxed(gold)
+    if found is not None and found[0].strip():
+        return _tidy(found[0])
+    return gold.strip()
+
+
+def _tidy(answer: str) -> str:
+    """Trim whitespace and sentence-final punctuation, keeping a decimal point inside numbers."""
+    return answer.strip().rstrip(" \t\n.,;:") or answer.strip()
+
+
+def _find_boxed(text: str) -> tuple[str, str] | None:
+    """Last ``\\boxed``/``\\fbox`` argument; adjacent boxes joined by connectors are one answer."""
+    boxes: list[tuple[int, int, str, str]] = []  # (start, end, content, command)
+    closing = brace_pairs(text) if "\\boxed" in text or "\\fbox" in text else {}
+    for m in _BOX.finditer(text):
+        if m.end() < len(text) and text[m.end()] == "{":
+            end = closing.get(m.end())
+            if end is None:
+                continue  # truncated generation: an unclosed box is no answer
+            boxes.append((m.start(), end + 1, text[m.end() + 1 : end], m.group(1)))
+        else:
+            arg = re.match(r"[^\s$]+", text[m.end() :])  # "\boxed 5" (TeX allows one token)
+            if arg is not None:
+                boxes.append((m.start(), m.end() + arg.end(), arg.group(0), m.group(1)))
+    if not boxes:
+        return None
+    group = [boxes[-1]]
+    for box in reversed(boxes[:-1]):
+        if _BOX_CONNECTOR.match(text[box[1] : group[0][0]]) is None:
+            break
+        group.insert(0, box)
+    return ", ".join(b[2] for b in group), group[-1][3]
+
+
+def _find_hashes(text: str) -> tuple[str, str] | None:
+    """The text after the last ``####`` on its line."""
+    matches = _HASHES.findall(text)
+    return (matches[-1], "hashes") if matches else None
+
+
+def _find_answer_is(text: str) -> tuple[str, str] | None:
+    """The phrase after the last "answer is"/"Answer:"; its first math span if it has one."""
+    matches = list(_ANSWER_IS.finditer(text))
+    if not matches:
+        return None
+    m = matches[-1]
+    tail = m.group(1).strip()
+    if not tail:  # "Final Answer:" with the answer on the next non-empty line
+        rest = [line for line in text[m.end() :].splitlines() if line.strip()]
+        tail = rest[0].strip() if rest else ""
+    spans = list(_MATH_SPAN.finditer(tail))
+    if spans:
+        return _joined_spans(tail, spans), "answer_is"
+    end = _SENTENCE_END.search(tail)
+    return (tail[: end.start()] if end else tail), "answer_is"
+
+
+def _joined_spans(text: str, spans: list[re.Match]) -> str:
+    """The first math span, plus the ones after it that only connectors separate
+    ("$x = 1$ or $x = 2$" is one answer with two values)."""
+    contents = [next(g for g in spans[0].groups() if g is not None)]
+    for before, span in zip(spans, spans[1:]):
+        if _BOX_CONNECTOR.match(text[before.end() : span.start()]) is None:
+            break
+        contents.append(next(g for g in span.groups() if g is not None))
+    return ", ".join(contents)
+
+
+def _find_code_output(text: str) -> tuple[str, str] | None:
+    """Last non-empty line of the last ```output block (what the code step printed)."""
+    blocks = _OUTPUT_BLOCK.findall(text)
+    if not blocks:
+        return None
+    lines = [line.strip() for line in blocks[-1].splitlines() if line.strip()]
+    return (lines[-1], "code_output") if lines else None
+
+
+def _find_whole(text: str) -> tuple[str, str] | None:
+    """The whole text when it is short and has no prose, i.e. it already is an answer."""
+    stripped = text.strip()
+    if len(stripped) > _MAX_BARE_LEN or "\n\n" in stripped or _NOT_BARE.search(stripped):
+        return None
+    no_text = replace_command_groups(stripped, r"\\(?:text|textbf|mathrm|mbox)", keep_content=False)
+    no_commands = re.sub(r"\\[a-zA-Z]+", " ", no_text)
+    words = re.findall(r"[A-Za-z]{3,}", no_commands)
+    if any(w.lower() not in _BARE_WORDS for w in words) or re.search(r"[.!?]\s+[A-Za-z]", no_commands):
+        return None
+    return stripped, "whole"
+
+
+def _find_math_span(text: str) -> tuple[str, str] | None:
+    """Content of the last inline or display math span."""
+    spans = _MATH_SPAN.findall(text)
+    if not spans:
+        return None
+    return next(g for g in spans[-1] if g), "math_span"
+
+
+def _find_last_number(text: str) -> tuple[str, str] | None:
+    """The last number in the text; a sign only when it is not a subtraction."""
+    numbers = _NUMBER.findall(text)
+    return (numbers[-1], "last_number") if numbers else None

@@ -1,0 +1,132 @@
+"""Exact numeric layer: plain number literals parsed to ``Fraction`` and compared in-process.
+
+Only literals are read (ints, decimals, ``a/b``, ``\\frac{a}{b}``, mixed numbers, scientific
+notation, percents), with size caps, so this layer can never hang: ``10^{10^{10}}`` is not a
+literal and goes to the (sandboxed) symbolic layer instead.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+
+from transforms.verify.options import VerifyOptions
+
+_MAX_DIGITS = 200  # longer literals go to the symbolic layer (and Python's int-str limit is 4300)
+_MAX_EXPONENT = 400  # 10**400 is cheap as a Fraction; 1e999999999 is not
+
+_DEC = r"(?:\d+(?:\.\d*)?|\.\d+)"
+_PLAIN = re.compile(rf"^([+-]?){_DEC}(?:[eE][+-]?\d+)?$")
+_SCI_LATEX = re.compile(rf"^([+-]?{_DEC})(?:\\times|\\cdot|\*|×)10\^(?:\{{([+-]?\d+)\}}|([+-]?\d))$")
+_SLASH = re.compile(rf"^([+-]?{_DEC})/({_DEC})$")
+_FRAC = re.compile(rf"^([+-]?)\\frac\{{([+-]?{_DEC})\}}\{{([+-]?{_DEC})\}}$")
+_MIXED = re.compile(r"^([+-]?)(\d+)\\frac\{(\d+)\}\{(\d+)\}$")
+
+
+@dataclass(frozen=True)
+class Number:
+    """A literal number: exact ``value`` as written (without the percent), its ``percent`` sign,
+    and ``decimals``: digits after the decimal point (0 for integers, None for fractions)."""
+
+    value: Fraction
+    percent: bool = False
+    decimals: int | None = 0
+
+
+def parse_number(text: str) -> Number | None:
+    """Parse a normalized answer that is a single number literal; None for anything else."""
+    s = text.replace(" ", "")
+    percent = s.endswith("%")
+    if percent:
+        s = s[:-1]
+    if not s or sum(ch.isdigit() for ch in s) > _MAX_DIGITS:
+        return None
+    parsed = _parse_literal(s)
+    if parsed is None:
+        return None
+    value, decimals = parsed
+    return Number(value=value, percent=percent, decimals=decimals)
+
+
+def _parse_literal(s: str) -> tuple[Fraction, int | None] | None:
+    """Value and decimal count of ``s``, trying each literal form in turn."""
+    if _PLAIN.match(s):
+        return _decimal(s)
+    m = _SCI_LATEX.match(s)
+    if m is not None:
+        exponent = m.group(2) or m.group(3)
+        return _decimal(f"{m.group(1)}e{exponent}")
+    m = _SLASH.match(s) or _FRAC.match(s)
+    if m is not None:
+        groups = m.groups()
+        sign = -1 if (len(groups) == 3 and groups[0] == "-") else 1
+        num, den = (_decimal(groups[-2]), _decimal(groups[-1]))
+        if num is None or den is None or den[0] == 0:
+            return None
+        return sign * num[0] / den[0], None
+    m = _MIXED.match(s)
+    if m is not None:  # MATH answers write mixed numbers as 2\frac{1}{2} = 5/2
+        sign = -1 if m.group(1) == "-" else 1
+        whole, num, den = int(m.group(2)), int(m.group(3)), int(m.group(4))
+        if den == 0:
+            return None
+        return sign * (whole + Fraction(num, den)), None
+    return None
+
+
+def _decimal(s: str) -> tuple[Fraction, int] | None:
+    """Exact value of a decimal literal (scientific notation allowed) and its fractional digits."""
+    try:
+        d = Decimal(s)
+    except InvalidOperation:
+        return None
+    if not d.is_finite() or abs(d.as_tuple().exponent) > _MAX_EXPONENT + _MAX_DIGITS:
+        return None
+    exponent = d.adjusted()
+    if abs(exponent) > _MAX_EXPONENT:
+        return None
+    mantissa = s.lower().split("e")[0]
+    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
+    if "e" in s.lower():
+        return Fraction(d), None  # 1.5e3 shows no absolute precision for the approximation rule
+    return Fraction(d), decimals
+
+
+def numbers_equal(pred: Number, gold: Number, options: VerifyOptions) -> bool:
+    """Compare two literals under the percent and approximation conventions.
+
+    A percent sign may always be dropped (hendrycks strips ``\\%``: ``10\\%`` == ``10``); with
+    ``percent_as_fraction`` it may also be read as /100 (MARIO_EVAL: ``10\\%`` == ``0.1``).
+    """
+    golds = _percent_readings(gold, options)
+    return any(_close(p, g, options) for p in _percent_readings(pred, options) for g in golds)
+
+
+def _percent_readings(number: Number, options: VerifyOptions) -> list[Number]:
+    """The values a literal may stand for: as written, and /100 when it carries a percent."""
+    if not (number.percent and options.percent_as_fraction):
+        return [number]
+    decimals = None if number.decimals is None else number.decimals + 2
+    return [number, Number(number.value / 100, percent=False, decimals=decimals)]
+
+
+def _close(pred: Number, gold: Number, options: VerifyOptions) -> bool:
+    """Exact equality, or the decimal-approximation rule when that option is on."""
+    if pred.value == gold.value:
+        return True
+    if options.accept_decimal_approx and pred.decimals is not None and pred.decimals >= 2:
+        return approximates(pred.value, pred.decimals, gold.value)
+    return False
+
+
+def approximates(pred: Fraction, decimals: int, gold: Fraction | float) -> bool:
+    """True when ``pred`` is ``gold`` rounded (half away from zero) or truncated to ``decimals``
+    places: MARIO_EVAL-style leniency stated as a digit rule rather than a fixed tolerance."""
+    scale = 10**decimals
+    scaled = Fraction(gold) * scale
+    truncated = math.trunc(scaled)
+    rounded = math.floor(abs(scaled) + Fraction(1, 2)) * (1 if scaled >= 0 else -1)
+    return pred * scale in (truncated, rounded)
