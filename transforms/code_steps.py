@@ -50,6 +50,7 @@ from dataclasses import dataclass
 from typing import Sequence, Union
 
 from transforms.protocols import ExecutionResult, Policy
+from transforms.verify.latex import last_boxed
 
 RSTAR_INSTRUCTIONS = (
     "Solve the problem step by step. Write each step as a Python code block (```python ... ```) "
@@ -269,19 +270,6 @@ def _after_prefix(text: str, prefix: str) -> str | None:
     if len(answer) >= 2 and answer.startswith("$") and answer.endswith("$"):
         answer = answer[1:-1].strip()
     return answer or None
-
-
-def last_boxed(text: str) -> str | None:
-    """Content of the last ``\\boxed{...}`` (braces balanced), or None."""
-    at = text.rfind("\\boxed{")
-    if at < 0:
-        return None
-    depth, start = 0, at + len("\\boxed{")
-    for index in range(start - 1, len(text)):
-        depth += {"{": 1, "}": -1}.get(text[index], 0)
-        if depth == 0:
-            return text[start:index].strip()
-    return None
 
 
 # --------------------------------------------------------------------------------------------

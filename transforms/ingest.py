@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -19,7 +18,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from transforms.verify.latex import group_end
+from transforms.verify.latex import last_boxed
 
 FORMATS = ("jsonl", "parquet", "hf")
 DEAD = "dead"
@@ -53,16 +52,6 @@ class RawRecord:
     source: str
     locator: tuple[str, int]  # (file or dataset, 0-based row): orders duplicates deterministically
     payload: Any  # a line of text (jsonl) or a dict (parquet, hf)
-
-
-def last_boxed(text: str) -> str | None:
-    """Content of the last ``\\boxed{...}`` or ``\\fbox{...}`` (nested braces kept), else None."""
-    starts = [m.end() for m in re.finditer(r"\\(?:boxed|fbox)\s*(?=\{)", text)]
-    for start in reversed(starts):
-        end = group_end(text, start)
-        if end is not None:
-            return text[start + 1:end].strip()
-    return None
 
 
 def _gsm8k_answer(text: str) -> str | None:

@@ -142,3 +142,16 @@ def strip_outer(text: str, opener: str, closer: str) -> str | None:
                 return None  # the outer pair closes early: "(1)(2)"
         i += 1
     return inner if depth == 0 else None
+
+
+def last_boxed(text: str) -> str | None:
+    """Content of the last ``\\boxed{...}`` or ``\\fbox{...}`` (nested braces kept), else None.
+
+    The MATH convention for a solution's final answer (hendrycks ``remove_boxed(last_boxed_only_string)``).
+    """
+    starts = [m.end() for m in re.finditer(r"\\(?:boxed|fbox)\s*(?=\{)", text)]
+    for start in reversed(starts):
+        end = group_end(text, start)
+        if end is not None:
+            return text[start + 1:end].strip()
+    return None
