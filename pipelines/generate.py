@@ -21,6 +21,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.common import UsageError, counters, fail, write_manifest
 from schemas import DEAD_LETTERS_V1, NODES_V1, PROBLEMS_V1
+from transforms.code_steps import PRESETS as CODE_FORMATS
 from transforms.ingest import DEAD, FORMATS, PRESETS, FieldMapping, IngestError, IngestProblems, ReadProblems, detect_format, match_files
 from transforms.policy import BACKENDS, PolicySpec
 from transforms.run_search import SearchDoFn, SearchSettings
@@ -32,6 +33,8 @@ from transforms.shards import WriteShards, clear_shards
 DEMO_INPUT = Path(__file__).parent / "data" / "gsm8k_demo.jsonl"
 DEMO_OUTPUT = "out/demo"
 DEMO_SEARCH_PARAMS = ("n=4", "max_tokens=256")
+STEP_FORMATS = ("text", *sorted(CODE_FORMATS))
+WHOLE_SOLUTION_SEARCHES = ("best-of-n", "greedy")  # sample whole solutions: no room to run code between steps
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--seed", type=int, default=0, help="run seed; per-request seeds derive from it")
     search.add_argument("--max-tokens-per-problem", type=int, help="token budget per problem")
     search.add_argument("--system-prompt", default=DEFAULT_SYSTEM_PROMPT, help="system message for the policy")
+    search.add_argument("--step-format", choices=STEP_FORMATS, default="text",
+                        help="text: steps separated by blank lines (default); rstar / alphamath: code-augmented steps, "
+                             "each executed in the sandbox with its output fed to the next step (step-level searches only)")
+    search.add_argument("--sandbox-timeout", type=float, default=10.0, help="wall-clock seconds per code execution (default 10)")
     search.add_argument("--verify-option", action="append", default=[], metavar="KEY=VALUE", help="verifier option, repeatable")
     model = parser.add_argument_group("policy model")
     model.add_argument("--model", default="default", help="local folder, hub id, or 'default' (SmolLM2-135M-Instruct, built offline)")
@@ -141,7 +148,13 @@ def resolve_args(argv=None):
             run_id="", policy=policy, search=args.search,
             search_params=_pairs(args.search_param, "--search-param"), seed=args.seed,
             system_prompt=args.system_prompt, max_tokens_per_problem=args.max_tokens_per_problem,
-            verify_options=_pairs(args.verify_option, "--verify-option"), scorer=_scorer_spec(args))
+            verify_options=_pairs(args.verify_option, "--verify-option"), scorer=_scorer_spec(args),
+            step_format=args.step_format, sandbox_timeout_s=args.sandbox_timeout)
+        if args.step_format != "text" and args.search in WHOLE_SOLUTION_SEARCHES:
+            raise UsageError(f"--step-format {args.step_format} needs a step-level search, not {args.search} "
+                             f"(choose one of {', '.join(sorted(set(SEARCHES) - set(WHOLE_SOLUTION_SEARCHES)))})")
+        if args.sandbox_timeout <= 0:
+            raise UsageError("--sandbox-timeout must be > 0")
         _check_scorer(settings)  # also validates the search options now, not inside a worker
     except (ValueError, TypeError) as err:
         raise UsageError(str(err)) from None

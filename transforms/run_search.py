@@ -1,7 +1,8 @@
 """The Beam step that runs a search over a batch of problems (where the search runs, not what it is).
 
 The engine is acquired in ``setup()`` through ``transforms.policy.shared_policy`` (one per process,
-reused across bundles); the DoFn itself stores only picklable settings. A problem whose search fails
+reused across bundles), and the scorer, when the settings name one, through
+``transforms.scorer.shared_scorer``; the DoFn itself stores only picklable settings. A problem whose search fails
 goes to the ``dead`` output with the reason.
 """
 
@@ -15,6 +16,7 @@ from apache_beam.metrics import Metrics
 from transforms.ingest import DEAD, dead_letter
 from transforms.policy import PolicySpec, shared_policy
 from transforms.progress import Progress
+from transforms.scorer import ScorerSpec, shared_scorer
 from transforms.search import config_hash, get_search
 from transforms.search.base import DEFAULT_SYSTEM_PROMPT, SearchEnv
 from transforms.search.scheduler import Scheduler
@@ -34,6 +36,19 @@ class SearchSettings:
     max_tokens_per_problem: int | None = None
     progress_total: int | None = None
     verify_options: tuple[tuple[str, str], ...] = field(default=())
+    scorer: ScorerSpec | None = None
+    step_format: str = "text"  # text, or a code-step format from transforms.code_steps.PRESETS
+    sandbox_timeout_s: float = 10.0
+
+    def code_format(self):
+        """The code-step format, or None in plain-text mode."""
+        from transforms.code_steps import PRESETS
+
+        if self.step_format == "text":
+            return None
+        if self.step_format not in PRESETS:
+            raise ValueError(f"unknown step format {self.step_format!r}; choose text or one of {', '.join(sorted(PRESETS))}")
+        return PRESETS[self.step_format]
 
     def algorithm(self):
         return get_search(self.search)
@@ -65,25 +80,39 @@ class SearchDoFn(beam.DoFn):
 
     def setup(self):
         self.policy = shared_policy(self.settings.policy)
+        self.scorer = shared_scorer(self.settings.scorer) if self.settings.scorer else None
         self.verifier = make_verifier(self.settings.verify_options)
+        self.code_format = self.settings.code_format()
+        self.executor = self._sandbox() if self.code_format else None
         self.algorithm = self.settings.algorithm()
         self.config = self.settings.config()
         self.config_digest = self.settings.config_hash()
         self.progress = Progress(self.settings.progress_total) if self.settings.progress_total else None
 
+    def _sandbox(self):
+        from transforms.sandbox import SandboxExecutor, SandboxLimits
+
+        limits = SandboxLimits(timeout_s=self.settings.sandbox_timeout_s, cpu_s=self.settings.sandbox_timeout_s)
+        return SandboxExecutor(limits)
+
     def teardown(self):
-        close = getattr(getattr(self, "verifier", None), "close", None)
-        if close:
-            close()
+        for name in ("verifier", "executor"):
+            close = getattr(getattr(self, name, None), "close", None)
+            if close:
+                close()
 
     def process(self, problems: list[dict]):
         s = self.settings
         trees = [Tree(p["problem_id"], p["question"], p["gold_answer"]) for p in problems]
-        scheduler = Scheduler(self.policy)
+        scheduler = Scheduler(self.policy, scorer=self.scorer)
 
         def make_env():
-            return SearchEnv(chat_prompt=lambda q: self.policy.chat_prompt(q, s.system_prompt),
-                             verifier=self.verifier, seed=s.seed, max_tokens_per_problem=s.max_tokens_per_problem)
+            # Code steps come with their own instructions (the format's system prompt).
+            system = self.code_format.instructions if self.code_format else s.system_prompt
+            return SearchEnv(chat_prompt=lambda q: self.policy.chat_prompt(q, system),
+                             step_format=self.code_format, executor=self.executor,
+                             verifier=self.verifier, seed=s.seed, max_tokens_per_problem=s.max_tokens_per_problem,
+                             has_scorer=self.scorer is not None)
 
         outcomes = scheduler.run(trees, self.algorithm.search, self.config, make_env)
         verifier_tag = f"{self.verifier.name}/{self.verifier.version}"

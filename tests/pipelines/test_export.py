@@ -158,4 +158,4 @@ def test_generate_label_export_end_to_end(tmp_path, tiny_policy, tiny_policy_spe
     stepwise = pq.read_table(dataset / "data" / "trl_stepwise")
     assert stepwise.column_names == ["prompt", "completions", "labels"]
     assert stepwise.num_rows == 3 * 4 + 14  # every stored trace: 3 samples x 4 problems + the hand traces
-    assert f"best-of-n (params: n=3, max_tokens=24" in body and spec.model in body
+    assert "best-of-n (params: n=3, max_tokens=24" in body and spec.model in body

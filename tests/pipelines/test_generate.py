@@ -80,3 +80,24 @@ def test_bad_arguments_give_one_clear_line(argv, message, capsys):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and message in err[0]
+
+
+def test_generate_in_code_step_mode_runs_the_sandbox_end_to_end(tmp_path, tiny_policy, tiny_policy_spec, gsm8k_rows):
+    """Real engine + sandbox in the DoFn. The tiny model writes gibberish, so its steps are mostly
+    malformed; execution semantics are covered with a scripted policy in test_code_mode.py."""
+    good = _write_input(tmp_path / "problems.jsonl", gsm8k_rows)
+    out, summary = _generate(tmp_path, tiny_policy_spec, "--search", "sbs", "--step-format", "rstar",
+                             "--search-param", "n=2", "--search-param", "max_depth=2", "--search-param", "max_tokens=24",
+                             "--search-param", "rank_by=logprob")
+    assert summary["counts"]["searched"] == good
+    nodes = f"{out}/nodes/*.parquet"
+    con = duckdb.connect()
+    assert con.execute(f"SELECT count(*) FROM '{nodes}' WHERE depth > 0 AND exec_status IS NULL").fetchall()[0][0] == 0
+    assert con.execute(f"SELECT count(*) FROM '{nodes}' WHERE is_terminal AND verdict_method IS NULL").fetchall()[0][0] == 0
+    assert con.execute(f"SELECT count(*) FROM '{nodes}' WHERE depth > 0").fetchall()[0][0] >= good
+
+
+def test_code_steps_need_a_step_level_search(capsys):
+    with pytest.raises(SystemExit):
+        run(["--demo", "--step-format", "rstar"])
+    assert "needs a step-level search" in capsys.readouterr().err

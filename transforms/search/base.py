@@ -16,7 +16,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Generator, Sequence, Union
 
-from transforms.protocols import GenerationRequest, SamplingSpec, ScoreRequest, Sample, Verifier
+from transforms.code_steps import CodeStepFormat
+from transforms.protocols import Executor, GenerationRequest, SamplingSpec, ScoreRequest, Sample, Verifier
+from transforms.search import code_mode
 from transforms.search.tree import Node, Tree
 from transforms.steps import STEP_SEPARATOR, split_sample
 
@@ -55,13 +57,27 @@ class SearchEnv:
     max_tokens_per_problem: int | None = None
     generated_tokens: int = 0
     has_scorer: bool = False
-    has_executor: bool = False
+    step_format: CodeStepFormat | None = None  # set: code-augmented steps (transforms.search.code_mode)
+    executor: Executor | None = None
+
+    def __post_init__(self) -> None:
+        if self.step_format is not None and self.executor is None:
+            raise ValueError("code steps need an executor (the sandbox)")
+
+    def solution_text(self, node: Node) -> str:
+        """The partial solution ending at ``node`` (code mode: with each step's execution output)."""
+        if self.step_format is not None:
+            return code_mode.path_text(self.step_format, node)
+        steps = node.steps()
+        return STEP_SEPARATOR.join(steps) + STEP_SEPARATOR if steps else ""
 
     def prompt(self, tree: Tree, node: Node) -> str:
         """Chat prompt for the question followed by the node's steps, ready for the next step."""
-        steps = node.steps()
-        prefix = self.chat_prompt(tree.question)
-        return prefix + (STEP_SEPARATOR.join(steps) + STEP_SEPARATOR if steps else "")
+        return self.chat_prompt(tree.question) + self.solution_text(node)
+
+    def step_stop(self) -> tuple[str, ...]:
+        """Where one step ends: the blank line, or where the code step's output block would begin."""
+        return self.step_format.stop if self.step_format is not None else (STEP_SEPARATOR,)
 
     def seed_for(self, tree: Tree, node: Node, salt: int = 0) -> int:
         """A per-request seed from (run seed, problem, node path, salt): reruns sample the same."""
@@ -74,7 +90,7 @@ class SearchEnv:
     def verify(self, tree: Tree, node: Node) -> None:
         """Mark ``node`` terminal and store the verdict on the whole solution ending at it."""
         node.is_terminal = True
-        node.verdict = self.verifier.verify(STEP_SEPARATOR.join(node.steps()), tree.gold_answer)
+        node.verdict = self.verifier.verify(self.solution_text(node).rstrip(), tree.gold_answer)
 
 
 _ANSWER_MARK = re.compile(r"\\boxed|\\fbox|answer is|####", re.IGNORECASE)
@@ -117,9 +133,30 @@ def config_hash(name: str, config: Any) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def build_config(cls: type, params: dict[str, str] | None = None):
-    """Instantiate a frozen config dataclass from ``key=value`` strings (CLI), converting by field type."""
+@dataclass(frozen=True)
+class Preset:
+    """A named set of config values (e.g. a paper's settings) and where it departs from its source."""
+
+    params: tuple[tuple[str, Any], ...]
+    note: str = ""
+
+    @classmethod
+    def of(cls, note: str = "", **params: Any) -> "Preset":
+        return cls(tuple(sorted(params.items())), note)
+
+
+def build_config(cls: type, params: dict[str, str] | None = None, presets: dict[str, Preset] | None = None):
+    """Instantiate a frozen config dataclass from ``key=value`` strings (CLI), converting by field type.
+
+    ``preset=NAME`` (one of ``presets``) starts from that preset's values; other keys override them.
+    """
     params = dict(params or {})
+    if "preset" in params:
+        name = params.pop("preset")
+        if name not in (presets or {}):
+            known = ", ".join(sorted(presets or {})) or "none"
+            raise ValueError(f"unknown {cls.__name__} preset {name!r}; known: {known}")
+        params = {**dict(presets[name].params), **params}
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(params) - set(fields))
     if unknown:

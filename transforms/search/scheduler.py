@@ -10,6 +10,7 @@ reported as failed (its problem becomes a dead letter) and the others go on.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -38,6 +39,8 @@ class SchedulerStats:
     score_calls: int = 0
     execute_calls: int = 0
     batch_sizes: list[int] = field(default_factory=list)
+    policy_seconds: float = 0.0  # wall time inside policy.generate (the rest of a run is search work)
+    score_seconds: float = 0.0
 
 
 @dataclass
@@ -104,8 +107,10 @@ class Scheduler:
         return results
 
     def _generate(self, requests: list) -> list:
+        start = time.perf_counter()
         generations = self.policy.generate(requests)
         s = self.stats
+        s.policy_seconds += time.perf_counter() - start
         s.policy_calls += 1
         s.requests += len(requests)
         s.batch_sizes.append(sum(r.sampling.n for r in requests))
@@ -119,7 +124,10 @@ class Scheduler:
         if self.scorer is None:
             raise RuntimeError("this search needs a scorer (value model); none was configured")
         self.stats.score_calls += 1
-        return self.scorer.score(requests)
+        start = time.perf_counter()
+        scores = self.scorer.score(requests)
+        self.stats.score_seconds += time.perf_counter() - start
+        return scores
 
     def _execute(self, codes: list) -> list:
         if self.executor is None:

@@ -1,0 +1,252 @@
+"""Search benchmark: how busy tree search keeps the engine, measured side by side in one run.
+
+For each search (default ``mcts-alphamath``), with one in-process vLLM engine:
+
+- search tokens/s: generated tokens / wall time of ``Scheduler.run`` over all problems at once
+  (selection, verification and tree bookkeeping included);
+- raw tokens/s: one batched ``LLM.generate`` that writes the same number of tokens with the same
+  model and sampling settings: n samples (the search's samples per expansion) for each problem's
+  root prompt, ``ignore_eos`` and one fixed length, so the batch has as many sequences as one search
+  round; it is timed just before and just after the search and the two rates averaged (the load on
+  a shared machine drifts);
+- efficiency = search tokens/s / raw tokens/s;
+- prefix-cache share = prompt tokens served from vLLM's prefix cache / prompt tokens, from the
+  scheduler's engine stats (``Generation.cached_prompt_tokens``);
+- one at a time: the same search over the first ``--sequential`` problems, one ``Scheduler.run``
+  per problem (how peers search), against the batched tokens/s: what batching across trees buys.
+
+Rates are given per wall second and per CPU second of this process (the engine runs in-process):
+on a shared machine the wall-clock rates move with other jobs' load, the CPU-time ones much less.
+
+The prefix cache is reset before each phase so no phase profits from another's prompts.
+
+Run from the repo root: ``python bench/search_bench.py`` (tiny model, about a minute on 2 cores);
+``--model default`` for SmolLM2-135M; ``--markdown`` prints the table for docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import math
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from transforms.policy import PolicySpec, shared_policy  # noqa: E402
+from transforms.run_search import make_verifier  # noqa: E402
+from transforms.search import get_search  # noqa: E402
+from transforms.search.base import DEFAULT_SYSTEM_PROMPT, SearchEnv  # noqa: E402
+from transforms.search.scheduler import Scheduler  # noqa: E402
+from transforms.search.tree import Tree  # noqa: E402
+
+GSM8K = REPO_ROOT.parent / "shared" / "data" / "gsm8k" / "train_normalized.jsonl"
+DEFAULT_PARAMS = {
+    "mcts-alphamath": "preset=alphamath,iterations=8",
+    "mcts-rstar": "preset=rstar-round1,rollouts=4,n=5,max_depth=8",
+    "sbs": "preset=alphamath-3x5",
+    "rest-mcts": "preset=rest-mcts,iterations=8",
+}
+
+
+@dataclass
+class Phase:
+    seconds: float
+    tokens: int
+    prompt_tokens: int = 0
+    cached_prompt_tokens: int = 0
+    rounds: int = 0
+    calls: int = 0
+    sequences: int = 0
+    engine_seconds: float = 0.0
+    cpu_seconds: float = 0.0  # CPU time of this process (the engine runs in-process): robust to others' load
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.tokens / self.seconds if self.seconds else 0.0
+
+    @property
+    def tokens_per_cpu_s(self) -> float:
+        return self.tokens / self.cpu_seconds if self.cpu_seconds else 0.0
+
+
+def load_problems(count: int) -> list[Tree]:
+    with GSM8K.open() as handle:
+        rows = [json.loads(next(handle)) for _ in range(count)]
+    return [Tree(r["id"], r["question"], r["answer"]) for r in rows]
+
+
+def run_search(policy, verifier, name: str, params: dict, trees: list[Tree], seed: int) -> Phase:
+    """One Scheduler.run over ``trees``; the engine stats of that run."""
+    algorithm = get_search(name)
+    scheduler = Scheduler(policy)
+
+    def make_env():
+        return SearchEnv(chat_prompt=lambda q: policy.chat_prompt(q, DEFAULT_SYSTEM_PROMPT), verifier=verifier, seed=seed)
+
+    start, cpu = time.perf_counter(), time.process_time()
+    outcomes = scheduler.run(trees, algorithm.search, algorithm.make_config(params), make_env)
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    failed = [o.error for o in outcomes if o.error]
+    if failed:
+        raise RuntimeError(f"{name} failed: {failed[0]}")
+    s = scheduler.stats
+    return Phase(seconds, s.generated_tokens, s.prompt_tokens, s.cached_prompt_tokens, s.rounds, s.policy_calls,
+                 sum(s.batch_sizes), s.policy_seconds, cpu)
+
+
+def one_at_a_time(policy, verifier, name: str, params: dict, problems: list[Tree], seed: int) -> Phase:
+    total = Phase(0.0, 0)
+    for tree in problems:
+        phase = run_search(policy, verifier, name, params, [tree], seed)
+        total.seconds += phase.seconds
+        total.tokens += phase.tokens
+        total.calls += phase.calls
+        total.cpu_seconds += phase.cpu_seconds
+    return total
+
+
+def raw_generate(policy, trees: list[Tree], tokens: int, params: dict) -> Phase:
+    """One LLM.generate writing ``tokens`` tokens: n samples per root prompt, fixed length, EOS ignored."""
+    from vllm import SamplingParams
+
+    n = int(params.get("n", 5))
+    length = max(1, math.ceil(tokens / (len(trees) * n)))
+    sampling = SamplingParams(n=n, max_tokens=length, min_tokens=length, ignore_eos=True, logprobs=0,
+                              temperature=float(params.get("temperature", 0.6)), seed=0)
+    prompts = [policy.chat_prompt(t.question, DEFAULT_SYSTEM_PROMPT) for t in trees]
+    start, cpu = time.perf_counter(), time.process_time()
+    outputs = policy.llm.generate(prompts, sampling, use_tqdm=False)
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return Phase(seconds, sum(len(c.token_ids) for o in outputs for c in o.outputs), cpu_seconds=cpu)
+
+
+@contextlib.contextmanager
+def engine_block_size(size: int | None):
+    """Build engines with this KV-cache block size (prefix caching shares whole blocks).
+
+    vLLM's CPU default is 128 tokens; ``PolicySpec`` has no block-size option, so the bench passes
+    it to the engines it builds while this context is open.
+    """
+    if size is None:
+        yield
+        return
+    import vllm
+
+    original = vllm.LLM.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **{**kwargs, "block_size": size})
+
+    vllm.LLM.__init__ = init
+    try:
+        yield
+    finally:
+        vllm.LLM.__init__ = original
+
+
+def parse_params(text: str) -> dict:
+    return dict(item.split("=", 1) for item in text.split(",") if item)
+
+
+def bench(policy, verifier, name: str, params: dict, problems: list[Tree], sequential: int, seed: int) -> dict:
+    config = get_search(name).make_config(params).__dict__
+    # Raw generation is timed just before and just after the search and the two rates averaged: on
+    # a shared machine the load drifts, and bracketing the search keeps the ratio honest.
+    policy.llm.reset_prefix_cache()
+    raw_before = raw_generate(policy, problems, len(problems) * int(config.get("n", 5)) * 4 * int(params["max_tokens"]), config)
+    policy.llm.reset_prefix_cache()
+    batched = run_search(policy, verifier, name, params, [Tree(t.problem_id, t.question, t.gold_answer) for t in problems], seed)
+    policy.llm.reset_prefix_cache()
+    raw_after = raw_generate(policy, problems, batched.tokens, config)
+    raw_tps = (raw_before.tokens_per_s + raw_after.tokens_per_s) / 2
+    raw_tpc = (raw_before.tokens_per_cpu_s + raw_after.tokens_per_cpu_s) / 2
+    policy.llm.reset_prefix_cache()
+    alone = one_at_a_time(policy, verifier, name, params,
+                          [Tree(t.problem_id, t.question, t.gold_answer) for t in problems[:sequential]], seed)
+    return {
+        "search": name, "params": ",".join(f"{k}={v}" for k, v in params.items()), "problems": len(problems),
+        "rounds": batched.rounds, "mean_batch": batched.sequences / max(batched.calls, 1),
+        "tokens_per_seq": batched.tokens / max(batched.sequences, 1),
+        "tokens": batched.tokens, "seconds": batched.seconds, "search_tps": batched.tokens_per_s,
+        "engine_share": batched.engine_seconds / batched.seconds,
+        "raw_tokens": raw_after.tokens, "raw_tps": raw_tps, "raw_tps_before_after": [raw_before.tokens_per_s, raw_after.tokens_per_s],
+        "efficiency": batched.tokens_per_s / raw_tps,
+        "efficiency_cpu": batched.tokens_per_cpu_s / raw_tpc,
+        "cache_share": batched.cached_prompt_tokens / max(batched.prompt_tokens, 1),
+        "alone_problems": sequential, "alone_tps": alone.tokens_per_s,
+        "speedup": batched.tokens_per_s / alone.tokens_per_s if alone.tokens_per_s else float("nan"),
+        "speedup_cpu": batched.tokens_per_cpu_s / alone.tokens_per_cpu_s if alone.tokens_per_cpu_s else float("nan"),
+    }
+
+
+def markdown(results: list[dict], model: str) -> str:
+    lines = [f"Model {model}; machine: {os.cpu_count()}-core CPU, no GPU; {date.today().isoformat()}; "
+             f"load average at the end {os.getloadavg()[0]:.1f}.", "",
+             "| search (params) | problems | rounds | seqs/call | tokens/seq | tokens | search tok/s | raw tok/s (before, after) "
+             "| efficiency: wall / CPU | engine share | prefix-cache share | one at a time tok/s | batching speed-up: wall / CPU |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        before, after = r["raw_tps_before_after"]
+        lines.append(
+            f"| {r['search']} ({r['params']}) | {r['problems']} | {r['rounds']} | {r['mean_batch']:.0f} "
+            f"| {r['tokens_per_seq']:.0f} | {r['tokens']} | {r['search_tps']:.0f} | {r['raw_tps']:.0f} ({before:.0f}, {after:.0f}) "
+            f"| {r['efficiency']:.2f} / {r['efficiency_cpu']:.2f} | {r['engine_share']:.2f} | {r['cache_share']:.2f} "
+            f"| {r['alone_tps']:.0f} ({r['alone_problems']} problems) | {r['speedup']:.1f}x / {r['speedup_cpu']:.1f}x |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="tiny", help="tiny (built in a temp folder), default (SmolLM2-135M) or a folder")
+    parser.add_argument("--searches", default="mcts-alphamath", help="comma-separated: " + ", ".join(DEFAULT_PARAMS))
+    parser.add_argument("--param", action="append", default=[], metavar="SEARCH:K=V,K=V",
+                        help="replace a search's parameters (default: " + "; ".join(f"{k}: {v}" for k, v in DEFAULT_PARAMS.items()) + ")")
+    parser.add_argument("--problems", type=int, default=32, help="GSM8K problems searched together (default 32)")
+    parser.add_argument("--sequential", type=int, default=4, help="problems searched one at a time (default 4)")
+    parser.add_argument("--max-tokens", type=int, default=64, help="tokens per step (default 64)")
+    parser.add_argument("--block-size", type=int, help="KV-cache block size for the engine (vLLM's CPU default: 128)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--markdown", action="store_true", help="print the table for docs/benchmarks.md")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    overrides = dict(item.split(":", 1) for item in args.param)
+    with tempfile.TemporaryDirectory() as tmp:
+        model = args.model
+        if model == "tiny":
+            from transforms.policy.tiny import build_tiny_model
+
+            model = str(build_tiny_model(Path(tmp) / "tiny"))
+        with engine_block_size(args.block_size):
+            policy = shared_policy(PolicySpec(model=model, max_model_len=4096, kv_cache_gb=1.0))
+        verifier = make_verifier()
+        problems = load_problems(args.problems)
+        # Warm-up at full batch width: the sampler and the CPU kernels compile for new shapes on
+        # first use (a cold first call measured 25x slower than the next).
+        raw_generate(policy, problems, len(problems) * 5 * args.max_tokens, {"n": 5})
+        results = []
+        for name in args.searches.split(","):
+            params = {**parse_params(overrides.get(name, DEFAULT_PARAMS[name])), "max_tokens": str(args.max_tokens)}
+            result = bench(policy, verifier, name, params, problems, args.sequential, args.seed)
+            results.append(result)
+            print(json.dumps(result), flush=True)
+        close = getattr(verifier, "close", None)
+        if close:
+            close()
+    if args.markdown:
+        print(markdown(results, f"{args.model}, KV block size {args.block_size or 'vLLM default (128 on CPU)'}"))
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""rStar-Math MCTS: UCT by hand, terminal-guided annotation along scripted rollouts, PPM initial Q."""
+
+import math
+
+import pytest
+
+from tests.transforms.search.step_fakes import StepPolicy, TableScorer, by_steps, run_search
+from transforms.search import get_search
+from transforms.search.mcts_rstar import squash, uct
+from transforms.search.tree import Tree
+
+OK = "#### answer: 5"
+
+
+def test_uct_by_hand_on_a_three_level_tree():
+    # root N=10 -> a (N=4, q=2), b (N=0); a (N=4) -> a0 (N=3, q=-1), a1 (N=1, q=1).  c = 2.
+    tree = Tree("p", "q", "5")
+    tree.root.visits = 10
+    a = tree.root.add_child("a", visits=4, value_sum=2.0)
+    b = tree.root.add_child("b")
+    a0 = a.add_child("a0", visits=3, value_sum=-1.0)
+    a1 = a.add_child("a1", visits=1, value_sum=1.0)
+    # a: 2/4 + 2 * sqrt(ln 10 / 4) = 0.5 + 2 * sqrt(2.302585 / 4) = 0.5 + 2 * 0.758714 = 2.017427
+    assert uct(a, 2.0) == pytest.approx(2.017427, abs=1e-6)
+    assert uct(b, 2.0) == math.inf  # unvisited first
+    # a0: -1/3 + 2 * sqrt(ln 4 / 3) = -0.333333 + 2 * 0.679778 = 1.026223
+    # a1: 1/1 + 2 * sqrt(ln 4 / 1) = 1 + 2 * 1.177410 = 3.354820
+    assert uct(a0, 2.0) == pytest.approx(1.026223, abs=1e-6)
+    assert uct(a1, 2.0) == pytest.approx(3.354820, abs=1e-6)
+    tree.root.visits = 1  # ln 1 = 0: no exploration bonus
+    assert uct(a, 2.0) == pytest.approx(0.5)
+    assert squash(0.5, "tanh") == pytest.approx(0.462117, abs=1e-6) and squash(3.0, "none") == 3.0
+
+
+SCRIPT = {
+    (): ["A", "B"],
+    ("A",): [OK, "A1"],
+    ("B",): ["B1", "#### answer: 7"],
+    ("B", "B1"): [OK, "x"],
+    ("A", "A1"): ["#### answer: 3", OK],
+}
+
+
+def test_each_rollout_runs_to_a_terminal_and_annotates_its_path():
+    # c = 2, max_depth 3 (a step at depth 3 is terminal).
+    # rollout 1: expand root -> A, B (both unvisited: inf, first wins) -> A; expand A -> OK, A1 -> OK (first)
+    #            is terminal: +1 on OK, A, root.                                  root N1 q1
+    # rollout 2: UCT(A) = 1/1 + 2 sqrt(ln 1 / 1) = 1; UCT(B) = inf -> B; expand B -> B1, "7" -> B1;
+    #            expand B1 -> OK, "x" (depth 3) -> OK: +1 on OK, B1, B, root.      root N2 q2
+    # rollout 3: UCT(A) = UCT(B) = 1 + 2 sqrt(ln 2) = 2.665 -> A (first); under A, OK is evaluated
+    #            (skipped) -> A1; expand A1 -> "3", OK -> "3": -1 on "3", A1, A, root.  root N3 q1
+    policy = StepPolicy(SCRIPT)
+    [outcome] = run_search("mcts-rstar", {"rollouts": "3", "n": "2", "c": "2", "max_depth": "3"}, policy)
+    assert policy.expanded == [[()], [("A",)], [("B",)], [("B", "B1")], [("A", "A1")]]
+    stats = {steps: (n.visits, n.value_sum) for steps, n in by_steps(outcome.tree).items()}
+    assert stats == {
+        (): (3, 1.0), ("A",): (2, 0.0), ("A", OK): (1, 1.0), ("A", "A1"): (1, -1.0),
+        ("A", "A1", "#### answer: 3"): (1, -1.0), ("A", "A1", OK): (0, 0.0),
+        ("B",): (1, 1.0), ("B", "B1"): (1, 1.0), ("B", "B1", OK): (1, 1.0), ("B", "B1", "x"): (0, 0.0),
+        ("B", "#### answer: 7"): (0, 0.0),
+    }
+    x = by_steps(outcome.tree)[("B", "B1", "x")]
+    assert x.is_terminal and x.verdict.method == "no_answer"  # cut at max_depth and verified
+    # Q(s) = q(s) / N(s) is what the rows carry.
+    rows = {r["path"]: r for r in outcome.tree.to_rows(run_id="r", model_id="m", search="s", search_config_hash="h")}
+    assert rows["0"]["q_value"] == 0.0 and rows["1"]["q_value"] == 1.0
+
+
+def test_ppm_initialises_q_from_the_scorer_with_tanh():
+    # PPM scores A 0.1, B 2.0 -> q0 = tanh: 0.099668, 0.964028, each counted as one visit of that node only.
+    # With the root unvisited (ln clamped to 0), UCT = q0: B wins. B -> OK (terminal: not scored) -> +1.
+    policy = StepPolicy({(): ["A", "B"], ("B",): [OK]})
+    scorer = TableScorer({("A",): 0.1, ("B",): 2.0})
+    [outcome] = run_search("mcts-rstar", {"rollouts": "1", "n": "2", "ppm": "true"}, policy, scorer=scorer)
+    assert scorer.calls == [[("A",), ("B",)]]  # terminal children are never scored
+    nodes = by_steps(outcome.tree)
+    assert nodes[("A",)].visits == 1 and nodes[("A",)].value_sum == pytest.approx(0.099668, abs=1e-6)
+    assert nodes[("A",)].value_estimate == 0.1
+    assert nodes[("B",)].visits == 2 and nodes[("B",)].value_sum == pytest.approx(math.tanh(2.0) + 1)
+    assert nodes[()].visits == 1 and nodes[()].value_sum == 1.0
+    with pytest.raises(AssertionError, match="needs a scorer"):
+        run_search("mcts-rstar", {"ppm": "true"}, StepPolicy({}))
+
+
+def test_token_budget_and_lock_step_batching():
+    policy = StepPolicy(SCRIPT)
+    run_search("mcts-rstar", {"rollouts": "3", "n": "2", "max_depth": "3"}, policy, [Tree(f"p{i}", "q", "5") for i in range(4)])
+    assert [len(call) for call in policy.calls] == [4] * 5
+    # Each expansion here writes 2 one-token steps: a 3-token budget allows two expansions.
+    policy = StepPolicy(SCRIPT)
+    run_search("mcts-rstar", {"rollouts": "3", "n": "2", "max_depth": "3"}, policy, max_tokens_per_problem=3)
+    assert len(policy.calls) == 2
+
+
+def test_presets():
+    algorithm = get_search("mcts-rstar")
+    round1 = algorithm.make_config({"preset": "rstar-round1"})
+    assert (round1.c, round1.rollouts, round1.ppm) == (2.0, 8, False)
+    assert algorithm.requires_scorer(algorithm.make_config({"preset": "rstar-ppm"}))
+    with pytest.raises(ValueError, match="ppm_squash"):
+        algorithm.make_config({"ppm_squash": "relu"})

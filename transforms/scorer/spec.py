@@ -1,0 +1,93 @@
+"""ScorerSpec: the picklable description of a scorer backend (DoFns store this, never a model).
+
+A scorer (value model, PRM, PPM) maps (question, partial solution) to one number. Both backends load
+a sequence-classification checkpoint, read its logits for the scored text, and turn them into a
+score the same way (``to_score``), so the two backends agree on the same model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass
+from typing import Sequence
+
+from transforms.protocols import ScoreRequest
+from transforms.steps import STEP_SEPARATOR
+
+SCORER_BACKENDS = ("vllm", "transformers")
+ACTIVATIONS = ("auto", "none", "sigmoid", "tanh", "softmax")
+TEMPLATES = ("plain", "chat")
+
+
+@dataclass(frozen=True)
+class ScorerSpec:
+    """Which classification model scores partial solutions, and how its logits become a score.
+
+    activation: ``auto`` is the raw logit for a one-label head (a reward/value head) and the
+    softmax probability of ``label`` for a multi-label head; ``sigmoid``/``tanh`` squash a one-label
+    head; ``none`` is the raw logit of ``label``.
+    template: ``plain`` scores ``question + blank line + steps joined by blank lines``; ``chat``
+    puts the question in a user turn and the steps in an assistant turn with the tokenizer's
+    chat template (for value models trained on chat transcripts).
+    """
+
+    model: str
+    backend: str = "transformers"
+    dtype: str = "bfloat16"
+    max_model_len: int = 4096
+    kv_cache_gb: float = 0.5
+    batch_size: int = 16
+    seed: int = 0
+    activation: str = "auto"
+    label: int = -1
+    template: str = "plain"
+    tokenizer: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.model:
+            raise ValueError("a scorer needs a model (local folder or hub id)")
+        if self.backend not in SCORER_BACKENDS:
+            raise ValueError(f"unknown scorer backend {self.backend!r}; choose one of {', '.join(SCORER_BACKENDS)}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"unknown scorer activation {self.activation!r}; choose one of {', '.join(ACTIVATIONS)}")
+        if self.template not in TEMPLATES:
+            raise ValueError(f"unknown scorer template {self.template!r}; choose one of {', '.join(TEMPLATES)}")
+        if self.batch_size < 1:
+            raise ValueError(f"scorer batch_size must be >= 1, got {self.batch_size}")
+        if self.max_model_len < 64:
+            raise ValueError(f"scorer max_model_len must be >= 64, got {self.max_model_len}")
+        if self.kv_cache_gb <= 0:
+            raise ValueError(f"scorer kv_cache_gb must be > 0, got {self.kv_cache_gb}")
+
+    def key(self) -> str:
+        """A digest of every setting: two specs with the same key can share one model."""
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def score_text(request: ScoreRequest, template: str, tokenizer=None) -> str:
+    """The text a scorer reads for one request (see ``ScorerSpec.template``)."""
+    solution = STEP_SEPARATOR.join(request.steps)
+    if template == "chat" and tokenizer is not None and getattr(tokenizer, "chat_template", None):
+        messages = [{"role": "user", "content": request.question}, {"role": "assistant", "content": solution}]
+        return tokenizer.apply_chat_template(messages, tokenize=False)
+    return request.question + STEP_SEPARATOR + solution if solution else request.question
+
+
+def to_score(logits: Sequence[float], activation: str = "auto", label: int = -1) -> float:
+    """One score from a classification head's logits (see ``ScorerSpec.activation``)."""
+    if not logits:
+        raise ValueError("the scorer returned no logits")
+    if activation == "auto":
+        activation = "none" if len(logits) == 1 else "softmax"
+    if activation == "softmax":
+        top = max(logits)
+        weights = [math.exp(x - top) for x in logits]
+        return weights[label] / sum(weights)
+    value = float(logits[label])
+    if activation == "sigmoid":
+        return 1.0 / (1.0 + math.exp(-value))
+    if activation == "tanh":
+        return math.tanh(value)
+    return value
