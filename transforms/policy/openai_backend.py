@@ -25,8 +25,9 @@ class OpenAIServerPolicy:
         self.tokenizer = AutoTokenizer.from_pretrained(spec.tokenizer or spec.model)
 
     def chat_prompt(self, question: str, system: str | None = None) -> str:
-        messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": question}]
-        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        from transforms.policy.vllm_backend import chat_prompt
+
+        return chat_prompt(self.tokenizer, question, system)
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Generation]:
         if not requests:

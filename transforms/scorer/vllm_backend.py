@@ -6,14 +6,11 @@ backend and the transformers one give the same score for the same checkpoint.
 
 from __future__ import annotations
 
-import logging
 from typing import Sequence
 
-from transforms.policy.vllm_backend import MISSING_VLLM, _cpu_engine_env, _on_cpu
+from transforms.policy.vllm_backend import start_engine
 from transforms.protocols import ScoreRequest
 from transforms.scorer.spec import ScorerSpec, score_text, to_score
-
-log = logging.getLogger(__name__)
 
 
 class VLLMScorer:
@@ -25,22 +22,10 @@ class VLLMScorer:
         self.spec = spec
         self.model_id = spec.model
         path = resolve_model(spec.model)
-        on_cpu = _on_cpu()
-        if on_cpu:
-            _cpu_engine_env()
-        try:
-            from vllm import LLM
-        except ImportError as err:
-            raise RuntimeError(MISSING_VLLM) from err
-        engine_args = dict(
-            model=path, tokenizer=spec.tokenizer or path, dtype=spec.dtype, max_model_len=spec.max_model_len,
-            seed=spec.seed, kv_cache_memory_bytes=int(spec.kv_cache_gb * (1 << 30)),
-            runner="pooling", convert="classify",
-        )
-        if on_cpu:
-            engine_args.update(enforce_eager=True, distributed_executor_backend="uni")
-        log.info("starting vLLM pooling engine for %s", self.model_id)
-        self.llm = LLM(**engine_args)
+        # Pooling never samples, so chunked prefill can stay on (seeded_sampling=False).
+        self.llm = start_engine(path, tokenizer=spec.tokenizer, dtype=spec.dtype, max_model_len=spec.max_model_len,
+                                seed=spec.seed, kv_cache_gb=spec.kv_cache_gb, seeded_sampling=False,
+                                runner="pooling", convert="classify")
         self.tokenizer = self.llm.get_tokenizer()
 
     def score(self, requests: Sequence[ScoreRequest]) -> list[float]:
