@@ -13,6 +13,7 @@ import pipelines.export as export_module
 from pipelines.export import run as export
 from pipelines.generate import run as generate
 from pipelines.label import run as label
+from tests.cli import assert_one_error_line
 from tests.transforms.labels.hand_trees import write_hand_trees
 
 CONFIGS = ("trees", "steps", "pairs", "sft", "trl_stepwise", "trl_preference", "trl_sft")
@@ -117,11 +118,7 @@ def test_push_to_hub_uploads_through_hfapi_without_printing_the_token(labelled, 
 def test_bad_arguments_give_one_clear_line(labelled, tmp_path, monkeypatch, argv, message, capsys):
     monkeypatch.delenv("HF_TOKEN", raising=False)
     base = [] if "--output" in argv else ["--shards", str(labelled), "--output", str(tmp_path / "o")]
-    with pytest.raises(SystemExit) as exit_info:
-        export(base + argv)
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: ") and message in err[0]
+    assert_one_error_line(export, base + argv, message, capsys)
 
 
 def test_export_needs_a_label_run(tmp_path, capsys):

@@ -6,6 +6,7 @@ import duckdb
 import pytest
 
 from pipelines.generate import run
+from tests.cli import assert_one_error_line
 
 
 def _write_input(path, gsm8k_rows):
@@ -75,11 +76,7 @@ def test_rerun_writes_the_same_shards_and_node_ids(tmp_path, tiny_policy, tiny_p
     (["--output", "o"], "--input is required"),
 ])
 def test_bad_arguments_give_one_clear_line(argv, message, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        run(argv)
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: ") and message in err[0]
+    assert_one_error_line(run, argv, message, capsys)
 
 
 def test_generate_in_code_step_mode_runs_the_sandbox_end_to_end(tmp_path, tiny_policy, tiny_policy_spec, gsm8k_rows):

@@ -15,6 +15,7 @@ from tests.transforms.labels.hand_trees import write_hand_trees
 from transforms.labels.options import option_groups
 from transforms.search.tree import node_id
 from transforms.shards import write_table
+from tests.cli import assert_one_error_line
 
 
 def _digest(folder) -> str:
@@ -98,11 +99,7 @@ def test_relabel_with_other_options_into_another_folder(stored):
     (["--shards", "x", "--num-shards", "0"], "--num-shards must be >= 1"),
 ])
 def test_bad_arguments_give_one_clear_line(argv, message, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        run(argv)
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: ") and message in err[0]
+    assert_one_error_line(run, argv, message, capsys)
 
 
 def test_help_documents_every_option(capsys, monkeypatch):

@@ -20,7 +20,6 @@ class SearchAlgorithm:
     name: str
     config_cls: type
     search: Callable[..., Any]
-    needs_scorer: bool = False
     summary: str = ""
     presets: dict[str, Preset] | None = None
 
@@ -29,7 +28,7 @@ class SearchAlgorithm:
 
     def requires_scorer(self, config: Any) -> bool:
         """True if this search, with ``config``, cannot run without a scorer."""
-        return self.needs_scorer or bool(getattr(config, "needs_scorer", False))
+        return bool(getattr(config, "needs_scorer", False))  # e.g. rank_by=scorer, ppm, lambda < 1
 
 
 SEARCHES: dict[str, SearchAlgorithm] = {
