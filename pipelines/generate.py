@@ -126,6 +126,12 @@ def _count_rows(path: str, fmt: str, limit: int | None) -> int | None:
 def resolve_args(argv=None):
     """Parse and check options; returns (args, beam_args, settings, mapping). Raises UsageError."""
     args, beam_args = build_parser().parse_known_args(argv)
+    return settings_from_args(args, beam_args)
+
+
+def settings_from_args(args, beam_args):
+    """Check parsed options (generate's, or a parser built on ``build_parser``, e.g. evaluate's);
+    returns (args, beam_args, settings, mapping). Raises UsageError."""
     if args.demo:
         args.input = args.input or str(DEMO_INPUT)
         args.output = args.output or DEMO_OUTPUT

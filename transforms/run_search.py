@@ -95,6 +95,16 @@ class SearchDoFn(beam.DoFn):
         limits = SandboxLimits(timeout_s=self.settings.sandbox_timeout_s, cpu_s=self.settings.sandbox_timeout_s)
         return SandboxExecutor(limits)
 
+    def make_env(self) -> SearchEnv:
+        """A fresh per-tree environment on this worker's policy, verifier and sandbox."""
+        s = self.settings
+        # Code steps come with their own instructions (the format's system prompt).
+        system = self.code_format.instructions if self.code_format else s.system_prompt
+        return SearchEnv(chat_prompt=lambda q: self.policy.chat_prompt(q, system),
+                         step_format=self.code_format, executor=self.executor,
+                         verifier=self.verifier, seed=s.seed, max_tokens_per_problem=s.max_tokens_per_problem,
+                         has_scorer=self.scorer is not None)
+
     def teardown(self):
         for name in ("verifier", "executor"):
             close = getattr(getattr(self, name, None), "close", None)
@@ -105,16 +115,7 @@ class SearchDoFn(beam.DoFn):
         s = self.settings
         trees = [Tree(p["problem_id"], p["question"], p["gold_answer"]) for p in problems]
         scheduler = Scheduler(self.policy, scorer=self.scorer)
-
-        def make_env():
-            # Code steps come with their own instructions (the format's system prompt).
-            system = self.code_format.instructions if self.code_format else s.system_prompt
-            return SearchEnv(chat_prompt=lambda q: self.policy.chat_prompt(q, system),
-                             step_format=self.code_format, executor=self.executor,
-                             verifier=self.verifier, seed=s.seed, max_tokens_per_problem=s.max_tokens_per_problem,
-                             has_scorer=self.scorer is not None)
-
-        outcomes = scheduler.run(trees, self.algorithm.search, self.config, make_env)
+        outcomes = scheduler.run(trees, self.algorithm.search, self.config, self.make_env)
         verifier_tag = f"{self.verifier.name}/{self.verifier.version}"
         node_count = 0
         for problem, outcome in zip(problems, outcomes):
