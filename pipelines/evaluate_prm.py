@@ -106,13 +106,23 @@ def _prefix_scores(scorer, question_steps: list[tuple[str, tuple[str, ...]]]) ->
     return out
 
 
-def _processbench(path: str, records: list[dict], scorer) -> dict:
+def _samples(path: str, records: list[dict]) -> list:
     try:
-        samples = [processbench_sample(r, f"{path} record {i}") for i, r in enumerate(records)]
+        return [processbench_sample(r, f"{path} record {i}") for i, r in enumerate(records)]
     except ValueError as err:
         raise UsageError(str(err)) from None
+
+
+def _processbench(path: str, samples: list, scorer) -> dict:
     scores = _prefix_scores(scorer, [(s.problem, s.steps) for s in samples])
     return {"subset": Path(path).stem, "path": path, "samples": samples, "scores": scores}
+
+
+def _rated(path: str, records: list[dict]) -> list:
+    try:
+        return [step for i, record in enumerate(records) for step in prm800k_steps(record, i)]
+    except ValueError as err:
+        raise UsageError(f"{path}: {err}") from None
 
 
 def _threshold(args, subsets: list[dict], scorer) -> tuple[float, str]:
@@ -123,7 +133,7 @@ def _threshold(args, subsets: list[dict], scorer) -> tuple[float, str]:
             raise UsageError(f"--threshold must be a number or 'search', got {args.threshold!r}") from None
     if args.threshold_data:
         _, records = _load(args.threshold_data, "processbench", None)
-        tuning = [_processbench(args.threshold_data, records, scorer)]
+        tuning = [_processbench(args.threshold_data, _samples(args.threshold_data, records), scorer)]
         where = f"searched on {args.threshold_data}"
     else:
         tuning = subsets
@@ -148,10 +158,16 @@ def run(argv=None) -> dict:
             raise UsageError("--scorer-model is required")
         spec = _scorer_spec(args)
         loaded = [(path, *_load(path, args.format, args.limit)) for path in args.data]
-        scorer = shared_scorer(spec)
-        bench = [_processbench(path, records, scorer) for path, fmt, records in loaded if fmt == "processbench"]
+        # Check every row before the model loads: a bad file fails in a second, not after scoring.
+        checked = [(path, fmt, _samples(path, records) if fmt == "processbench" else _rated(path, records))
+                   for path, fmt, records in loaded]
+        try:
+            scorer = shared_scorer(spec)
+        except (RuntimeError, OSError) as err:
+            raise UsageError(f"cannot load the scorer: {err}") from None
+        bench = [_processbench(path, samples, scorer) for path, fmt, samples in checked if fmt == "processbench"]
         threshold, where = _threshold(args, bench, scorer) if bench else (None, "")
-        ratings = [(path, records) for path, fmt, records in loaded if fmt == "prm800k"]
+        ratings = [(path, rated) for path, fmt, rated in checked if fmt == "prm800k"]
         report = {"scorer": spec.model, "threshold": threshold, "threshold_rule": where, "processbench": [], "prm800k": []}
         rows = []
         for subset in bench:
@@ -167,8 +183,8 @@ def run(argv=None) -> dict:
                      for sample, predicted, scores in zip(subset["samples"], predictions, subset["scores"])]
         if bench:
             report["weighted_f1"] = weighted_f1(subset["result"] for subset in bench)
-        for path, records in ratings:
-            report["prm800k"].append(_prm800k(path, records, scorer, args.neutral))
+        for path, rated in ratings:
+            report["prm800k"].append(_prm800k(path, rated, scorer, args.neutral))
     except UsageError as err:
         fail(str(err))
     run_id = hashlib.sha256(json.dumps({"argv": argv, "scorer": spec.key()}, default=str).encode()).hexdigest()[:12]
@@ -186,11 +202,7 @@ def run(argv=None) -> dict:
     return report
 
 
-def _prm800k(path: str, records: list[dict], scorer, neutral: str) -> dict:
-    try:
-        rated = [step for i, record in enumerate(records) for step in prm800k_steps(record, i)]
-    except ValueError as err:
-        raise UsageError(f"{path}: {err}") from None
+def _prm800k(path: str, rated: list, scorer, neutral: str) -> dict:
     kept = [(step, label) for step in rated if (label := rating_label(step.rating, neutral)) is not None]
     scores = [float(s) for s in scorer.score([ScoreRequest(step.question, step.steps) for step, _ in kept])] if kept else []
     labels = [label for _, label in kept]
