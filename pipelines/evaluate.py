@@ -50,6 +50,7 @@ from transforms.evaluate.methods import Method, SearchGroup, curve_ks, parse_met
 from transforms.evaluate.report import write_report
 from transforms.evaluate.select import nodes_to_score, select, tokens_used
 from transforms.ingest import DEAD, IngestError, IngestProblems, ReadProblems, dead_letter
+from transforms.protocols import GenerationRequest, SamplingSpec
 from transforms.run_search import SearchDoFn, SearchSettings
 from transforms.scorer import ScorerSpec, shared_scorer
 from transforms.search import get_search
@@ -324,6 +325,8 @@ class EvaluateDoFn(SearchDoFn, _Scoring):
     def setup(self):
         super().setup()
         self.orm = shared_scorer(self.plan.orm) if self.plan.orm else None
+        # One tiny request first, so the first method's seconds don't include the engine's warm-up.
+        self.policy.generate([GenerationRequest(self.policy.chat_prompt("1 + 1 = ?"), SamplingSpec(n=1, max_tokens=1, temperature=0.0))])
 
     def process(self, problems: list[dict]):
         items: list[list[Searched]] = [[] for _ in problems]

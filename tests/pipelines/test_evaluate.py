@@ -112,3 +112,30 @@ def test_reselection_from_stored_trees_generates_nothing_and_agrees(evaluated, t
 ])
 def test_bad_arguments_give_one_clear_line(argv, message, capsys):
     assert_one_error_line(run, argv, message, capsys)
+
+
+MATH_ROWS = [
+    {"problem": "What is $\\frac{1}{2} + \\frac{1}{2}$?", "solution": "Adding, $\\frac{1}{2} + \\frac{1}{2} = \\boxed{1}$.",
+     "level": "Level 1", "type": "Prealgebra", "unique_id": "hand/1"},
+    {"problem": "Compute $3^2$.", "solution": "$3^2 = 3 \\cdot 3 = \\boxed{9}$.", "level": "Level 1", "type": "Algebra",
+     "unique_id": "hand/2"},
+]
+
+
+@pytest.mark.parametrize("preset", ["gsm8k", "math"])
+def test_any_gsm8k_or_math_format_file(preset, tmp_path, tiny_policy, tiny_policy_spec):
+    """Full GSM8K rows (solutions ending in '#### answer', no id) and MATH rows (\\boxed answers)."""
+    if preset == "gsm8k":
+        path = DEMO.parent / "gsm8k_train_solutions.jsonl"
+        golds = ["72", "10"]
+    else:
+        path = tmp_path / "math.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in MATH_ROWS))
+        golds = ["1", "9"]
+    out = tmp_path / "out"
+    summary = run(["--input", str(path), "--preset", preset, "--limit", "2", "--output", str(out),
+                   *_engine_args(tiny_policy_spec), "--methods", "greedy,maj@2", "--search-param", "max_tokens=8",
+                   "--num-shards", "1"])
+    assert summary["counts"]["evaluated"] == 2
+    stored = duckdb.sql(f"SELECT DISTINCT gold_answer FROM '{out}/results/*.parquet' ORDER BY 1").fetchall()
+    assert [r[0] for r in stored] == sorted(golds)
