@@ -57,7 +57,7 @@ from transforms.search import get_search
 from transforms.search.scheduler import Scheduler
 from transforms.search.stepwise import score_requests
 from transforms.search.tree import Tree
-from transforms.shards import WriteShards, clear_shards
+from transforms.shards import ReadTrees, WriteShards, clear_shards
 
 DEMO_OUTPUT = "out/demo-evaluate"
 DEFAULT_METHODS = "greedy,maj@8,pass@8"
@@ -452,13 +452,8 @@ def build_pipeline(pipeline: beam.Pipeline, args, plan: EvalPlan, mapping) -> No
 
 def build_replay_pipeline(pipeline: beam.Pipeline, args, plan: EvalPlan) -> None:
     """The labelled stages of evaluate --trees (re-selection, nothing generated)."""
-    nodes = (pipeline | "ReadNodes" >> beam.io.ReadFromParquet(f"{args.trees}/nodes/*.parquet")
-             | "KeyNodes" >> beam.Map(lambda row: (row["problem_id"], row)))
-    problems = (pipeline | "ReadProblems" >> beam.io.ReadFromParquet(
-                    f"{args.trees}/problems/*.parquet", columns=["problem_id", "question", "gold_answer"])
-                | "KeyProblems" >> beam.Map(lambda row: (row["problem_id"], row)))
-    selected = ({"nodes": nodes, "problems": problems}
-                | "GroupByProblem" >> beam.CoGroupByKey()
+    selected = (pipeline
+                | "ReadTrees" >> ReadTrees(args.trees)
                 | "Batch" >> beam.BatchElements(min_batch_size=args.batch_size, max_batch_size=args.batch_size)
                 | "ScoreSelect" >> beam.ParDo(ReplayDoFn(plan)).with_outputs(DEAD, main="results"))
     _write_results(selected.results, args)

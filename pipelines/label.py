@@ -34,7 +34,7 @@ from schemas import DEAD_LETTERS_V1, PAIR_KINDS, PAIRS_V1, SFT_V1, STEPS_V1
 from transforms.ingest import DEAD, dead_letter
 from transforms.labels import LABEL_FUNCTIONS, LabelError, LabelOptions, label_rows
 from transforms.labels.options import option_groups
-from transforms.shards import WriteShards, clear_shards, shard_name, write_table
+from transforms.shards import ReadTrees, WriteShards, clear_shards, shard_name, write_table
 
 DEAD_PREFIX = "label_dead_letters"  # shares dead_letters/ with generate's shards without touching them
 # table -> (schema, sort keys of its shards)
@@ -145,13 +145,8 @@ class LabelDoFn(beam.DoFn):
 
 def build_pipeline(pipeline: beam.Pipeline, args, options: LabelOptions, label_run_id: str) -> None:
     """The labelled stages of label, from reading shards to writing derived shards."""
-    nodes = (pipeline | "ReadNodes" >> beam.io.ReadFromParquet(f"{args.shards}/nodes/*.parquet")
-             | "KeyNodes" >> beam.Map(lambda row: (row["problem_id"], row)))
-    problems = (pipeline | "ReadProblems" >> beam.io.ReadFromParquet(
-                    f"{args.shards}/problems/*.parquet", columns=["problem_id", "question", "gold_answer"])
-                | "KeyProblems" >> beam.Map(lambda row: (row["problem_id"], row)))
-    labelled = ({"nodes": nodes, "problems": problems}
-                | "GroupByProblem" >> beam.CoGroupByKey()
+    labelled = (pipeline
+                | "ReadTrees" >> ReadTrees(args.shards)
                 | "Label" >> beam.ParDo(LabelDoFn(options, label_run_id)).with_outputs(*TABLES, DEAD))
     for table, (schema, sort_keys) in TABLES.items():
         _ = labelled[table] | f"Write{table.title()}" >> WriteShards(

@@ -84,3 +84,23 @@ def clear_shards(directory: str, prefix: str) -> None:
     stale = [m.path for m in FileSystems.match([pattern])[0].metadata_list]
     if stale:
         FileSystems.delete(stale)
+
+
+class ReadTrees(beam.PTransform):
+    """A generate run's folder -> (problem_id, {"nodes": [node rows], "problems": [problem rows]}).
+
+    The problem rows carry only problem_id, question and gold_answer: what rebuilding and
+    re-verifying a tree (``Tree.from_rows``) needs.
+    """
+
+    def __init__(self, folder: str):
+        super().__init__()
+        self.folder = folder
+
+    def expand(self, pbegin):
+        nodes = (pbegin | "ReadNodes" >> beam.io.ReadFromParquet(f"{self.folder}/nodes/*.parquet")
+                 | "KeyNodes" >> beam.Map(lambda row: (row["problem_id"], row)))
+        problems = (pbegin | "ReadProblems" >> beam.io.ReadFromParquet(
+                        f"{self.folder}/problems/*.parquet", columns=["problem_id", "question", "gold_answer"])
+                    | "KeyProblems" >> beam.Map(lambda row: (row["problem_id"], row)))
+        return {"nodes": nodes, "problems": problems} | "GroupByProblem" >> beam.CoGroupByKey()
