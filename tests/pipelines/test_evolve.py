@@ -1,0 +1,106 @@
+"""evolve's round plan and resume rule, with a fake stage runner that writes each stage's declared
+outputs (the trainers run in their own tests; here only the orchestration is under test)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipelines.evolve import plan, resolve_args, run
+from tests.cli import assert_one_error_line
+
+
+class FakeRunner:
+    """Writes every declared output of a stage (content fixed by the command), records the calls,
+    and can fail once at a named stage, as a kill between stages would leave things."""
+
+    def __init__(self, fail_at: tuple[str, str] | None = None):
+        self.calls, self.fail_at = [], fail_at
+
+    def __call__(self, stage):
+        round_name = next(part for part in Path(stage.outputs[0]).parts if part.startswith("round-"))
+        if (round_name, stage.name) == self.fail_at:
+            raise SystemExit(137)  # killed
+        self.calls.append((round_name, stage.name))
+        for output in stage.outputs:
+            Path(output).mkdir(parents=True, exist_ok=True)
+            (Path(output) / "part-0.txt").write_text(json.dumps([stage.module, list(stage.argv)]))
+
+
+def _argv(tmp_path, *extra):
+    (tmp_path / "train.jsonl").write_text('{"question": "1+1?", "answer": "2"}\n')
+    (tmp_path / "heldout.jsonl").write_text('{"question": "2+2?", "answer": "4"}\n')
+    return ["--input", str(tmp_path / "train.jsonl"), "--eval-input", str(tmp_path / "heldout.jsonl"),
+            "--output", str(tmp_path / "evolve"), "--rounds", "2", *extra]
+
+
+def test_rstar_plan_chains_the_rounds(tmp_path):
+    rounds = plan(resolve_args(_argv(tmp_path)))
+    out = tmp_path / "evolve"
+    assert [(k, [s.name for s in stages]) for k, stages in rounds] == [
+        (0, ["evaluate"]),
+        (1, ["generate", "label", "train-sft", "train-ppm", "evaluate"]),
+        (2, ["generate", "label", "train-sft", "train-ppm", "evaluate"]),
+    ]
+    first, second = rounds[1][1], rounds[2][1]
+    assert "preset=rstar-round1" in first[0].argv and "--scorer-model" not in first[0].argv
+    gen2 = list(second[0].argv)
+    assert gen2[gen2.index("--model") + 1] == str(out / "round-1" / "policy")
+    assert gen2[gen2.index("--scorer-model") + 1] == str(out / "round-1" / "ppm")
+    assert "preset=rstar-ppm" in gen2
+    ppm = list(second[3].argv)
+    assert second[3].module == "trainers.ppm" and ppm[ppm.index("--model") + 1] == str(out / "round-2" / "policy")
+    assert "max_rank=2" in second[2].argv  # rStar-Math: SFT on the top-2 traces
+    baseline = list(rounds[0][1][0].argv)
+    assert baseline[baseline.index("--model") + 1] == "default" and "--scorer-model" not in baseline
+    final_eval = list(second[4].argv)
+    assert final_eval[final_eval.index("--scorer-model") + 1] == str(out / "round-2" / "ppm")
+
+
+def test_alphamath_plan_takes_the_policy_from_the_value_folder(tmp_path):
+    rounds = plan(resolve_args(_argv(tmp_path, "--recipe", "alphamath")))
+    second = rounds[2][1]
+    assert [s.name for s in second] == ["generate", "label", "train-value", "evaluate"]
+    gen = list(second[0].argv)
+    out = tmp_path / "evolve" / "round-1"
+    assert gen[gen.index("--model") + 1] == str(out / "value" / "policy")
+    assert gen[gen.index("--scorer-model") + 1] == str(out / "value") and "preset=alphamath-value" in gen
+
+
+def test_resume_after_a_kill_runs_only_what_is_missing_or_stale(tmp_path, capsys):
+    argv = _argv(tmp_path)
+    first = FakeRunner(fail_at=("round-2", "train-sft"))
+    with pytest.raises(SystemExit):
+        run(argv, runner=first)
+    # round 0, round 1, and round 2's generate and label finished before the kill
+    assert len(first.calls) == 1 + 5 + 2 and first.calls[-2:] == [("round-2", "generate"), ("round-2", "label")]
+
+    again = FakeRunner()
+    ran = run(argv, runner=again)
+    assert ran == {0: [], 1: [], 2: ["train-sft", "train-ppm", "evaluate"]}  # never redoes a finished stage
+    assert run(argv, runner=FakeRunner()) == {0: [], 1: [], 2: []}
+
+    # A lost output is stale: only that stage runs again (its output comes back the same, so later stages stay fresh).
+    ppm = tmp_path / "evolve" / "round-1" / "ppm" / "part-0.txt"
+    ppm.unlink()
+    assert run(argv, runner=FakeRunner()) == {0: [], 1: ["train-ppm"], 2: []}
+    # New training problems make round 1's generate stale, and everything that reads what it wrote anew.
+    (tmp_path / "train.jsonl").write_text('{"question": "1+2?", "answer": "3"}\n')
+    assert run(argv, runner=FakeRunner()) == {0: [], 1: ["generate"], 2: ["generate"]}
+    manifest = json.loads((tmp_path / "evolve" / "round-1" / "manifest.json").read_text())["stages"]
+    assert set(manifest) == {"generate", "label", "train-sft", "train-ppm", "evaluate"}
+    assert manifest["generate"]["inputs"][str(tmp_path / "train.jsonl")] and manifest["generate"]["code_version"]
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--rounds", "0"], "--rounds must be >= 1"),
+    (["--train-set", "epochs=2"], "TRAINER:KEY=VALUE"),
+])
+def test_bad_arguments(tmp_path, extra, message, capsys):
+    assert_one_error_line(run, _argv(tmp_path, *extra), message, capsys)
+
+
+def test_heldout_must_differ_from_training(tmp_path, capsys):
+    argv = _argv(tmp_path)
+    argv[argv.index("--eval-input") + 1] = argv[argv.index("--input") + 1]
+    assert_one_error_line(run, argv, "must be held out", capsys)
