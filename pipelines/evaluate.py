@@ -96,7 +96,6 @@ class EvalPlan:
     groups: tuple[tuple[SearchGroup, SearchSettings], ...]
     scorer: ScorerSpec | None
     orm: ScorerSpec | None
-    verify_options: tuple[tuple[str, str], ...] = ()
 
 
 def with_curve_points(methods: tuple[Method, ...]) -> tuple[Method, ...]:
@@ -181,8 +180,7 @@ def resolve_args(argv=None):
             raise UsageError(f"{group.label}: {err}") from None
         settings.append((group, group_settings))
     _check_scorers(methods, base.scorer)
-    plan = EvalPlan(base.run_id, methods, tuple(m.name for m in requested), tuple(settings), base.scorer,
-                    _orm_spec(args), base.verify_options)
+    plan = EvalPlan(base.run_id, methods, tuple(m.name for m in requested), tuple(settings), base.scorer, _orm_spec(args))
     return args, beam_args, plan, mapping
 
 
@@ -222,7 +220,7 @@ def _resolve_replay(args, beam_args, requested, methods, groups):
     payload = json.dumps({"config": config, "inputs": sorted(inputs)}, sort_keys=True, default=str)
     run_id = args.run_id or hashlib.sha256(payload.encode()).hexdigest()[:12]
     plan = EvalPlan(run_id, methods, tuple(m.name for m in requested), tuple((g, None) for g in groups), scorer,
-                    _orm_spec(args), generate._pairs(args.verify_option, "--verify-option"))
+                    _orm_spec(args))
     return args, beam_args, plan, None
 
 

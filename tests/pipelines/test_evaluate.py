@@ -86,13 +86,15 @@ def test_reselection_from_stored_trees_generates_nothing_and_agrees(evaluated, t
     out, rows, _ = evaluated
     again = tmp_path / "again"
     summary = run(["--trees", str(out / "searches" / "best-of-n_n=2"), "--output", str(again),
-                   "--methods", "maj@2,prm-min@2,prm-last@2", "--scorer-model", tiny_scorer_dir,
-                   "--scorer-param", "activation=sigmoid", "--num-shards", "1"])
+                   "--methods", "maj@2,prm-min@2,prm-last@2,orm@2", "--scorer-model", tiny_scorer_dir,
+                   "--orm-model", tiny_scorer_dir, "--scorer-param", "activation=sigmoid", "--num-shards", "1"])
     assert summary["counts"]["evaluated"] == len(rows) and summary["counts"]["generated_tokens"] == 0
     con = duckdb.connect()
     query = "SELECT problem_id, answer, correct, generated_tokens FROM read_parquet('{}/results/*.parquet') WHERE method = '{}' ORDER BY 1"
     for method in ("maj@2", "prm-min@2"):  # same trees, same scorer: the same choices
         assert con.execute(query.format(again, method)).fetchall() == con.execute(query.format(out, method)).fetchall()
+    # The ORM here is the same model, so scoring whole solutions picks what the PRM's last step picks.
+    assert con.execute(query.format(again, "orm@2")).fetchall() == con.execute(query.format(again, "prm-last@2")).fetchall()
     assert con.execute(f"SELECT count(*) FROM read_parquet('{again}/results/*.parquet') WHERE seconds IS NOT NULL").fetchone()[0] == 0
     assert "n/a" in (again / "report" / "report.md").read_text()  # no search time to report
 
