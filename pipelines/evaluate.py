@@ -96,6 +96,7 @@ class EvalPlan:
     groups: tuple[tuple[SearchGroup, SearchSettings], ...]
     scorer: ScorerSpec | None
     orm: ScorerSpec | None
+    show_progress: bool = False
 
 
 def with_curve_points(methods: tuple[Method, ...]) -> tuple[Method, ...]:
@@ -180,7 +181,8 @@ def resolve_args(argv=None):
             raise UsageError(f"{group.label}: {err}") from None
         settings.append((group, group_settings))
     _check_scorers(methods, base.scorer)
-    plan = EvalPlan(base.run_id, methods, tuple(m.name for m in requested), tuple(settings), base.scorer, _orm_spec(args))
+    plan = EvalPlan(base.run_id, methods, tuple(m.name for m in requested), tuple(settings), base.scorer, _orm_spec(args),
+                    show_progress=not args.no_progress)
     return args, beam_args, plan, mapping
 
 
@@ -284,7 +286,8 @@ def result_rows(plan: EvalPlan, problem: dict, searched: list[Searched], scores,
                 "source_run_id": s.source_run_id, "answer": choice.answer, "gold_answer": problem["gold_answer"],
                 "correct": choice.correct, "considered": choice.considered, "support": choice.support,
                 "seconds": seconds, "generated_tokens": tokens, "model_id": model_id,
-                "scorer_id": scorer_id if method.needs_scorer else None,
+                # sbs ranks by the scorer when there is one (by log-probability otherwise)
+                "scorer_id": scorer_id if method.needs_scorer or s.group.search == "sbs" else None,
             })
     return rows
 
@@ -335,8 +338,12 @@ class EvaluateDoFn(SearchDoFn, _Scoring):
             scheduler = Scheduler(self.policy, scorer=self.scorer)
             start = time.perf_counter()
             outcomes = scheduler.run(trees, settings.algorithm().search, settings.config(), self.make_env)
-            seconds = (time.perf_counter() - start) / len(problems)
+            elapsed = time.perf_counter() - start
+            seconds = elapsed / len(problems)
             self.tokens.inc(scheduler.stats.generated_tokens)
+            if self.plan.show_progress:  # a long evaluation writes nothing until its end: say where it is
+                print(f"evaluate: {group.label} searched {len(problems)} problems in {elapsed:.1f} s "
+                      f"({scheduler.stats.generated_tokens} tokens)", file=sys.stderr, flush=True)
             digest = settings.config_hash()
             for i, outcome in enumerate(outcomes):
                 if outcome.error:
