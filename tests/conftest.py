@@ -21,6 +21,14 @@ def tiny_model_dir(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
+def tiny_scorer_dir(tmp_path_factory) -> str:
+    """The tiny random-weight sequence classifier (transforms.scorer.tiny), built once per session."""
+    from transforms.scorer.tiny import build_tiny_scorer
+
+    return str(build_tiny_scorer(tmp_path_factory.mktemp("tiny-scorer")))
+
+
+@pytest.fixture(scope="session")
 def tiny_policy_spec(tiny_model_dir):
     from transforms.policy import PolicySpec
 

@@ -13,13 +13,6 @@ from tests.cli import assert_one_error_line
 DEMO = Path(__file__).resolve().parents[2] / "pipelines" / "data" / "gsm8k_demo.jsonl"
 
 
-@pytest.fixture(scope="module")
-def tiny_scorer_dir(tmp_path_factory) -> str:
-    from transforms.scorer.tiny import build_tiny_scorer
-
-    return str(build_tiny_scorer(tmp_path_factory.mktemp("tiny-scorer")))
-
-
 def _problems(path, count=4):
     rows = [json.loads(line) for line in DEMO.read_text().splitlines()[:count]]
     lines = [json.dumps(r) for r in rows] + ['{"id": "no-question", "answer": "3"}', json.dumps(rows[0])]  # 2 dead letters

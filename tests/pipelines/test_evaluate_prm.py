@@ -28,13 +28,6 @@ RATINGS = {"question": {"problem": "What is 2 + 3?"}, "label": {"steps": [
 ]}}
 
 
-@pytest.fixture(scope="module")
-def tiny_scorer_dir(tmp_path_factory) -> str:
-    from transforms.scorer.tiny import build_tiny_scorer
-
-    return str(build_tiny_scorer(tmp_path_factory.mktemp("tiny-scorer")))
-
-
 def test_processbench_and_prm800k_reports_match_the_stored_scores(tmp_path, tiny_scorer_dir):
     (tmp_path / "gsm8k.json").write_text(json.dumps(BENCH))
     (tmp_path / "prm800k.jsonl").write_text(json.dumps(RATINGS) + "\n")
