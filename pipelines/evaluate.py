@@ -48,7 +48,7 @@ from pipelines.common import UsageError, counters, fail, write_manifest
 from schemas import DEAD_LETTERS_V1, EVAL_RESULTS_V1, NODES_V1, PROBLEMS_V1
 from transforms.evaluate.methods import Method, SearchGroup, curve_ks, parse_methods, plan_searches
 from transforms.evaluate.report import write_report
-from transforms.evaluate.select import nodes_to_score, select, tokens_used
+from transforms.evaluate.select import nodes_to_score, select, subtree_tokens, tokens_used
 from transforms.ingest import DEAD, IngestError, IngestProblems, ReadProblems, dead_letter
 from transforms.protocols import GenerationRequest, SamplingSpec
 from transforms.run_search import SearchDoFn, SearchSettings
@@ -271,7 +271,7 @@ def result_rows(plan: EvalPlan, problem: dict, searched: list[Searched], scores,
     """One eval_results/v1 row per method of each searched tree."""
     rows = []
     for s, (prm, orm) in zip(searched, scores):
-        total_tokens = s.tokens if s.tokens is not None else tokens_used(s.tree, Method("all", "first", s.group.search))
+        total_tokens = s.tokens if s.tokens is not None else subtree_tokens(s.tree.root)
         for method in s.group.methods:
             choice = select(s.tree, method, prm, orm)
             tokens = tokens_used(s.tree, method, s.tokens)
