@@ -76,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = generate.build_parser()
     parser.prog, parser.description = "python -m pipelines.evaluate", __doc__
     parser.set_defaults(search=None)  # evaluate runs the searches its methods need
+    # generate's --search is refused here and its --demo text names generate's output: say evaluate's.
+    actions = {flag: action for action in parser._actions for flag in action.option_strings}
+    actions["--search"].help = argparse.SUPPRESS
+    actions["--demo"].help = f"evaluate the bundled GSM8K sample into {DEMO_OUTPUT}/ unless --output is given (max_tokens=256)"
+    actions["--search-param"].help = ("KEY=VALUE for every search with that option, or SEARCH.KEY=VALUE for one "
+                                      "(best-of-n, greedy, sbs, mcts); repeatable")
     group = parser.add_argument_group("evaluation")
     group.add_argument("--methods", help=f"comma-separated methods (default {DEFAULT_METHODS}, plus "
                                          f"{DEFAULT_SCORER_METHODS} with --scorer-model)")
