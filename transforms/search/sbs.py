@@ -12,9 +12,13 @@ the step (mean token log-probability) — the paper ranks by the value model onl
 SBS usable before a value model exists (``rank_by=logprob`` forces it; ``rank_by=scorer`` requires a
 scorer).
 
-Stored tree: every candidate is a node; a node kept in the beam has ``visits = 1`` and
-``value_sum`` = the score it was ranked by (so its q is that score); ``value_estimate`` holds V_phi
-when a scorer ranked it. Ties keep the earlier candidate (stable sort).
+Stored tree: every candidate is a node whose ``value_estimate`` holds the score it was ranked by
+(V_phi with a scorer, else the mean token log-probability). Beam search keeps no visit statistics:
+``visits``, ``value_sum`` and ``q_value`` stay 0 / 0 / null, so no ranking score lands in the column
+that other searches fill with terminal-reward estimates (schemas/nodes.py). The beam kept a
+non-terminal candidate iff it has children; its finished solutions are the terminal candidates
+of each round (depth) that rank within the beam width left by value_estimate. Ties keep the earlier
+candidate (stable sort).
 """
 
 from __future__ import annotations
@@ -76,16 +80,15 @@ def search(tree: Tree, config: StepBeamConfig, env: SearchEnv) -> SearchGenerato
                       for child in add_steps(tree, beam, generation, env, max_depth=config.max_depth,
                                              dedup=config.dedup)]
         scores = (yield from _scorer_values(tree, candidates)) if use_scorer else [mean_logprob(c) for c in candidates]
+        for node, score in zip(candidates, scores):
+            node.value_estimate = score
         beams, width = _keep_best(candidates, scores, width)
 
 
 def _scorer_values(tree: Tree, nodes: list[Node]) -> SearchGenerator:
     if not nodes:
         return []
-    values = [float(v) for v in (yield Score(score_requests(tree, nodes)))]
-    for node, value in zip(nodes, values):
-        node.value_estimate = value
-    return values
+    return [float(v) for v in (yield Score(score_requests(tree, nodes)))]
 
 
 def _keep_best(candidates: list[Node], scores: list[float], width: int) -> tuple[list[Node], int]:
@@ -94,7 +97,6 @@ def _keep_best(candidates: list[Node], scores: list[float], width: int) -> tuple
     beams = []
     for i in order:
         node = candidates[i]
-        node.visits, node.value_sum = 1, scores[i]
         if node.is_terminal:
             width -= 1
         else:

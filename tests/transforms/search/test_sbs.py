@@ -31,10 +31,12 @@ def test_beams_follow_the_value_model_and_narrow_as_solutions_finish():
     assert policy.expanded == [[()], [("B",), ("A",)], [("A", "A1")], [("A", "A1", "A1x")]]
     assert [len(call) for call in scorer.calls] == [2, 4, 2, 2]
     nodes = by_steps(outcome.tree)
-    kept = sorted(steps for steps, n in nodes.items() if n.visits)
-    assert kept == [("A",), ("A", "A1"), ("A", "A1", "A1x"), ("A", "A1", "A1x", "v"), ("B",), ("B", OK)]
-    assert nodes[("B", OK)].q == 0.8 and nodes[("B", OK)].verdict.equal is True
-    assert nodes[("A", "A1", "A1x", "v")].is_terminal and nodes[("A", "A2")].visits == 0
+    expanded = sorted(steps for steps, n in nodes.items() if n.children and steps)
+    assert expanded == [("A",), ("A", "A1"), ("A", "A1", "A1x"), ("B",)]
+    # The ranking score is the value_estimate; no Q is stored (issue 9: one scale per column).
+    assert nodes[("B", OK)].value_estimate == 0.8 and nodes[("B", OK)].verdict.equal is True
+    assert all(n.visits == 0 and n.value_sum == 0.0 and n.q is None for n in nodes.values())
+    assert nodes[("A", "A1", "A1x", "v")].is_terminal and nodes[("A", "A2")].value_estimate == 0.1
 
 
 def test_without_a_scorer_beams_rank_by_mean_token_logprob():
@@ -42,7 +44,8 @@ def test_without_a_scorer_beams_rank_by_mean_token_logprob():
     policy = StepPolicy({(): [("A", -1.0), ("B", -0.1)], ("B",): [OK]})
     [outcome] = run_search("sbs", {"beam_width": "1", "n": "2"}, policy)
     assert policy.expanded == [[()], [("B",)]]
-    assert by_steps(outcome.tree)[("B",)].q == pytest.approx(-0.1)
+    assert by_steps(outcome.tree)[("B",)].value_estimate == pytest.approx(-0.1)
+    assert by_steps(outcome.tree)[("B",)].q is None
     with pytest.raises(AssertionError, match="needs a scorer"):
         run_search("sbs", {"rank_by": "scorer"}, StepPolicy({}))
 
