@@ -59,14 +59,14 @@ def label_rows(node_rows: list[dict], problem: dict | None, options: LabelOption
     run_ids = sorted({r["run_id"] for r in node_rows})
     if len(run_ids) != 1:
         raise LabelError(f"node rows come from {len(run_ids)} runs ({', '.join(run_ids[:3])}); label one run at a time")
+    searches = sorted({r["search"] for r in node_rows if r.get("search")})
+    if len(searches) > 1:
+        raise LabelError(f"node rows come from {len(searches)} searches ({', '.join(searches)}); one tree, one search")
     try:
         tree = Tree.from_rows(node_rows, question=problem["question"], gold_answer=problem["gold_answer"])
     except ValueError as err:
         raise LabelError(f"cannot rebuild the tree: {err}") from None
     verifiers = sorted({r["verifier"] for r in node_rows if r.get("verifier")})
-    searches = sorted({r["search"] for r in node_rows if r.get("search")})
-    if len(searches) > 1:
-        raise LabelError(f"node rows come from {len(searches)} searches ({', '.join(searches)}); one tree, one search")
     return label_tree(tree, options, Provenance(label_run_id, run_ids[0], ", ".join(verifiers) or None,
                                                 searches[0] if searches else None))
 
