@@ -42,9 +42,10 @@ def test_export_loads_every_config_and_trl_files_read_back(labelled, tmp_path):
     out = tmp_path / "dataset"
     result = export(["--shards", str(labelled), "--output", str(out)])
 
-    # Hand trees: 31 nodes (p1 17, p2 11, p3 2, p4 1); 26 steps; 21 pairs; 3 SFT traces;
-    # 14 stored traces (p1 9 + p2 5); 21 preference rows; 3 conversations.
-    expected = {"trees": 31, "steps": 26, "pairs": 21, "sft": 3, "trl_stepwise": 14, "trl_preference": 21, "trl_sft": 3}
+    # Hand trees: 31 nodes (p1 17, p2 11, p3 2, p4 1); 26 steps; 15 pairs (p1 3 ppm + 3 sibling + 4
+    # solution, p2 2 + 1 + 2); 3 SFT traces; 13 labelled traces (p1 9 + p2 5, less A1's whose code
+    # failed: unlabelled); 15 preference rows; 3 conversations.
+    expected = {"trees": 31, "steps": 26, "pairs": 15, "sft": 3, "trl_stepwise": 13, "trl_preference": 15, "trl_sft": 3}
     assert result["rows"] == expected
     header, body = _card(out)
     assert [c["config_name"] for c in header["configs"]] == list(CONFIGS)
@@ -53,9 +54,9 @@ def test_export_loads_every_config_and_trl_files_read_back(labelled, tmp_path):
 
     stepwise = pq.read_table(out / "data" / "trl_stepwise").to_pylist()
     assert list(stepwise[0]) == ["prompt", "completions", "labels"]
-    # p1's first trace A -> A0: Math-Shepherd soft labels 2/3 and 1, floats kept.
+    # p1's first trace A -> A0: Math-Shepherd soft labels 1/2 and 1, floats kept.
     assert stepwise[0]["completions"] == ["Adding the numbers: 2 + 3 = 5.", "The answer is \\boxed{5}."]
-    assert stepwise[0]["labels"] == pytest.approx([2 / 3, 1.0])
+    assert stepwise[0]["labels"] == pytest.approx([0.5, 1.0])
     preference = _load(out, "trl_preference")
     assert preference.column_names == ["prompt", "chosen", "rejected", "margin"]
     # A step pair below A: the prompt is the question, then the shared step, each followed by a blank line.
@@ -65,7 +66,7 @@ def test_export_loads_every_config_and_trl_files_read_back(labelled, tmp_path):
 
     for png in ("q_values.png", "accuracy_vs_budget.png", "pairs_per_problem.png"):
         assert (out / "plots" / png).read_bytes()[:4] == b"\x89PNG" and f"(plots/{png})" in body
-    assert "| pairs: ppm | 9 |" in body and "| leaf accuracy | 6/15 = 40.0% |" in body
+    assert "| pairs: ppm | 5 |" in body and "| leaf accuracy | 6/15 = 40.0% |" in body
     assert "int()" in body and '"min_margin": 0.5' in body and "`pos_count`" in body
 
 
@@ -75,7 +76,7 @@ def test_threshold_binarises_stepwise_labels_and_kinds_filter_pairs(labelled, tm
             "--preference-kinds", "solution", "--no-plots"])
     labels = {x for row in pq.read_table(out / "data" / "trl_stepwise")["labels"].to_pylist() for x in row}
     assert labels == {0.0, 1.0}
-    assert pq.read_table(out / "data" / "trl_preference").num_rows == 8  # p1 4 + p2 4 solution pairs
+    assert pq.read_table(out / "data" / "trl_preference").num_rows == 6  # p1 4 + p2 2 solution pairs
     assert not (out / "plots").exists()
 
 
