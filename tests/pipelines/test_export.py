@@ -155,5 +155,6 @@ def test_generate_label_export_end_to_end(tmp_path, tiny_policy, tiny_policy_spe
     assert len(set(trees["problem_id"])) == 6 and len(trees) == generated["counts"]["nodes"] + 28
     stepwise = pq.read_table(dataset / "data" / "trl_stepwise")
     assert stepwise.column_names == ["prompt", "completions", "labels"]
-    assert stepwise.num_rows == 3 * 4 + 14  # every stored trace: 3 samples x 4 problems + the hand traces
+    # every labelled trace: 3 samples x 4 problems + the 13 labelled hand traces (A1's code failed)
+    assert stepwise.num_rows == 3 * 4 + 13
     assert "best-of-n (params: n=3, max_tokens=24" in body and spec.model in body
