@@ -38,7 +38,7 @@ STEPS_V1 = versioned("steps", 1, [
     documented("correct_completions", pa.int32(), "How many of those completions are correct.", nullable=False),
     documented("q_search", pa.float64(), "Q(s) the search stored (W/N; see nodes/v1 for what each search stores there); null for searches without visit statistics."),
     documented("q_terminal", pa.float64(), "Label-time Q from terminal rewards: mean of r in {+1,-1} over the stored completions below, each counted once (rStar-Math Eq. 2 on the stored tree; not the search's Q)."),
-    documented("q", pa.float64(), "Q used by the pair and SFT rules, in [-1, 1]: q_search where it estimates the terminal reward (mcts-rstar, mcts-alphamath: AlphaMath's value target), else q_terminal; null without a counted completion."),
+    documented("q", pa.float64(), "Q used by the pair and SFT rules, in [-1, 1]: q_search where it estimates the terminal reward (mcts-rstar, mcts-alphamath: AlphaMath's value target), else q_terminal; null for failed code steps and for steps with neither."),
     documented("shepherd_hard", pa.float64(), "Math-Shepherd hard estimate: 1.0 if any completion below is correct, else 0.0 (Eq. 3)."),
     documented("shepherd_soft", pa.float64(), "Math-Shepherd soft estimate: fraction of completions below that are correct (Eq. 4)."),
     documented("rest_distance", pa.int32(), "ReST-MCTS* reasoning distance m_k: fewest steps to a correct terminal; for an off-route step, that of its nearest on-route ancestor (paper Fig. 2); null in a tree without a correct answer."),

@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass
 
 from transforms.labels.options import LabelOptions
-from transforms.labels.outcomes import Outcomes, subtree_outcomes
+from transforms.labels.outcomes import Outcomes, excluded, subtree_outcomes
 from transforms.labels.pairs import Pair, ppm_pairs, sibling_pairs, solution_pairs
 from transforms.labels.traces import Trace, select_sft, traces
 from transforms.labels.values import (Quality, prm_label, rest_quality, rule_q, shepherd_hard, shepherd_soft, terminal_q,
@@ -74,8 +74,8 @@ def label_rows(node_rows: list[dict], problem: dict | None, options: LabelOption
 def label_tree(tree: Tree, options: LabelOptions, provenance: Provenance) -> Labelled:
     """Every label, pair and SFT trace of one tree (pure: the tree is not changed)."""
     outcomes = subtree_outcomes(tree, options.step)
-    trust = trusts_search_q(provenance.search, options.step.q_source)
-    q = {n.path: rule_q(n, outcomes[n.path], trust) for n in tree.nodes()}
+    trust, left_out = trusts_search_q(provenance.search, options.step.q_source), excluded(tree, options.step)
+    q = {n.path: rule_q(n, outcomes[n.path], trust, n.path in left_out) for n in tree.nodes()}
     quality = rest_quality(tree, outcomes)
     all_traces = traces(tree, q, options.step)
     pairs = (ppm_pairs(tree, outcomes, q, options.ppm) + sibling_pairs(tree, q, options.sibling)

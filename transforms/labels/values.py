@@ -36,11 +36,12 @@ def trusts_search_q(search: str | None, q_source: str = "auto") -> bool:
     return q_source == "auto" and search in TERMINAL_REWARD_Q
 
 
-def rule_q(node: Node, o: Outcomes, trust_search: bool = False) -> float | None:
+def rule_q(node: Node, o: Outcomes, trust_search: bool = False, left_out: bool = False) -> float | None:
     """The Q the pair and SFT rules use: the search's stored Q where ``trust_search`` (see
-    ``trusts_search_q``) and the search visited the step, else ``terminal_q``. A step with no counted
-    completion below (e.g. a failed code step) has no Q."""
-    if not o.completions:
+    ``trusts_search_q``) and the search evaluated the step -- AlphaMath's Q-hat is a value target
+    even before a terminal is reached below -- else ``terminal_q``. None for a step left out of the
+    labels (``outcomes.excluded``: a failed code step and what is below it)."""
+    if left_out:
         return None
     if trust_search and node.q is not None:
         return node.q

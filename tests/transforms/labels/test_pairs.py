@@ -14,7 +14,7 @@ import pytest
 
 from tests.transforms.labels.hand_trees import tree_p1, tree_p2
 from transforms.labels.options import PpmOptions, SftOptions, SiblingOptions, SolutionOptions, StepOptions
-from transforms.labels.outcomes import subtree_outcomes
+from transforms.labels.outcomes import excluded, subtree_outcomes
 from transforms.labels.pairs import continuation_mean_q, edit_distance, ppm_pairs, sibling_pairs, solution_pairs
 from transforms.labels.traces import select_sft, traces
 from transforms.labels.values import rule_q
@@ -25,9 +25,9 @@ OK, BAD = Verdict(True, "numeric", "1"), Verdict(False, "numeric", "2")
 
 
 def _setup(tree, rules=StepOptions()):
-    outcomes = subtree_outcomes(tree, rules)
+    outcomes, left_out = subtree_outcomes(tree, rules), excluded(tree, rules)
     trust = tree.problem_id != "p1"  # p1 is stored as best-of-n; p2 and the trees below as mcts-rstar
-    q = {n.path: rule_q(n, outcomes[n.path], trust) for n in tree.nodes()}
+    q = {n.path: rule_q(n, outcomes[n.path], trust, n.path in left_out) for n in tree.nodes()}
     return outcomes, q
 
 

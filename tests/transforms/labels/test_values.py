@@ -11,7 +11,7 @@ import pytest
 
 from tests.transforms.labels.hand_trees import tree_p1, tree_p2
 from transforms.labels.options import StepOptions
-from transforms.labels.outcomes import Outcomes, subtree_outcomes, terminal_reward
+from transforms.labels.outcomes import Outcomes, excluded, subtree_outcomes, terminal_reward
 from transforms.labels.values import (prm_label, quality_step, rest_quality, rule_q, shepherd_hard, shepherd_soft,
                                       terminal_q, trusts_search_q)
 from transforms.protocols import Verdict
@@ -101,10 +101,15 @@ def test_rule_q_trusts_the_stored_q_only_for_terminal_reward_searches():
     # Y: stored W/N = 0.0 / 2 = 0.0, while its only completion is wrong (terminal Q -1).
     assert rule_q(y, o2[(1,)], True) == 0.0 and rule_q(y, o2[(1,)], False) == -1.0
     assert rule_q(p2.root.children[2], o2[(2,)], True) == pytest.approx(-0.9)  # Z: -1.8 / 2
-    # A step with no counted completion has no Q, even if the search stored one.
+    # A failed code step has no Q, even if the search stored one (rStar's node-only -1 update).
     failed = p1.root.children[0].children[1]
     failed.visits, failed.value_sum = 1, -1.0
-    assert rule_q(failed, o1[A1], True) is None
+    assert excluded(p1) == {A1} and rule_q(failed, o1[A1], True, left_out=True) is None
+    # An AlphaMath node evaluated by V_phi, with no terminal below yet, keeps its Q-hat (the paper's
+    # value target); with the search untrusted it has no Q (no completion).
+    tree = Tree("t", "q", "1")
+    open_step = tree.root.add_child("x = 2", visits=2, value_sum=0.6)
+    assert rule_q(open_step, Outcomes(), True) == pytest.approx(0.3) and rule_q(open_step, Outcomes()) is None
 
 
 def test_math_shepherd_hard_and_soft_estimates():
