@@ -53,7 +53,7 @@ STEPS_V1 = versioned("steps", 1, [
 PAIRS_V1 = versioned("pairs", 1, [
     *_provenance(),
     documented("pair_id", pa.string(), "Hash of (problem_id, kind, chosen node, rejected node); stable across runs.", nullable=False),
-    documented("kind", pa.string(), "ppm (rStar-Math step pairs), sibling (step-level DPO) or solution (full-solution DPO).", nullable=False),
+    documented("kind", pa.string(), "ppm (rStar-Math step pairs), sibling (step-level DPO) or solution (whole trajectories: rStar-Math final-step pairs, or ranked full-solution DPO pairs).", nullable=False),
     documented("branch_node_id", pa.string(), "node_id of the node both sides continue (the root for solution pairs).", nullable=False),
     documented("depth", pa.int32(), "Depth of the chosen/rejected step (branch depth + 1); for solution pairs 1.", nullable=False),
     documented("question", pa.string(), "The problem statement.", nullable=False),
@@ -66,8 +66,8 @@ PAIRS_V1 = versioned("pairs", 1, [
     documented("rejected_q", pa.float64(), "Q of the rejected side.", nullable=False),
     documented("margin", pa.float64(), "chosen_q - rejected_q.", nullable=False),
     documented("edit_distance", pa.int32(), "Character (Levenshtein) edit distance of chosen vs rejected, capped at 64 (or at the minimum option if larger).", nullable=False),
-    documented("pos_count", pa.int32(), "ppm: positives selected at the branch node (the rStar loss weights each pair 1/(pos_count*neg_count)); null otherwise."),
-    documented("neg_count", pa.int32(), "ppm: negatives selected at the branch node; null otherwise."),
+    documented("pos_count", pa.int32(), "ppm, and solution in rstar mode: positives selected at the branch node (the rStar loss weights each pair 1/(pos_count*neg_count)); null otherwise."),
+    documented("neg_count", pa.int32(), "ppm, and solution in rstar mode: negatives selected at the branch node; null otherwise."),
     documented("verifier", pa.string(), "Verifier name/version that produced the tree's verdicts."),
 ])
 
