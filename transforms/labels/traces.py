@@ -66,9 +66,10 @@ def select_sft(all_traces: list[Trace], options: SftOptions) -> list[Trace]:
     """Top-k correct traces of a problem by mean step Q, ties broken by min step Q.
 
     rStar-Math (arXiv 2501.04519), §3.3 / §4.1: from the trajectories that reach the correct
-    answer, keep the top-2 by average Q-value for policy SFT. Traces with a step whose code failed
-    are dropped when ``drop_code_errors`` (rStar-Math keeps only steps whose Python code runs; with
-    ``--step-code-errors wrong`` such a trace is not correct anyway).
+    answer, keep the top-2 by average Q-value for policy SFT; the released ``train/sample_sft_data.py``
+    sorts by (average Q, min Q) as here. Traces through a step whose code failed are dropped when
+    ``drop_code_errors`` (rStar-Math keeps only steps whose Python code runs), before the top-k cut;
+    the released script drops texts containing "error" after it.
     """
     keep = [t for t in all_traces if t.correct and t.scored and not (options.drop_code_errors and t.has_code_error)]
     return sorted(keep, key=rank_key)[:options.top_k]
