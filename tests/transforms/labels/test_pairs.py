@@ -186,6 +186,8 @@ def test_solution_pairs_ranked_mode():
 
 
 def test_sft_keeps_top_k_correct_traces():
+    """rStar-Math §3.3 (top-2 correct trajectories by average Q); released train/sample_sft_data.py
+    sorts by (average Q, min Q): F00 (1, 1), then A0 and B1 tie at (1/2, 0) and go by path."""
     tree = tree_p1()
     _, q = _setup(tree)
     top = select_sft(traces(tree, q), SftOptions(top_k=3))
