@@ -46,11 +46,12 @@ Quality values (paper, Sec. 3, the definitions of the weighted reward and the qu
 with r = 0 for a step on a path to a correct answer and 1 otherwise, and m_k the reasoning distance
 (fewest further steps to a correct answer). For a step off every correct path, m_k is the distance of
 its nearest ancestor on one (the code's ``get_full_value_samples_vm``), and it has a quality value
-only if a finished wrong solution lies below it: as in the code, which gives m only to the paths
-from an ended leaf (an answer, or a critic's end) up to the route, an unfinished leaf (never
-expanded, or ended without an answer: ``transforms.search.endings``) is not taken for a wrong one.
-Steps with no such leaf below, or no ancestor on a correct route, have no quality value. ``quality_values(tree)`` computes them for any stored tree (value-model targets
-at label time). During the search they are V_theta's stand-in when no scorer is configured — the
+only if a finished wrong solution lies below it: the code gives m only to the paths from an ended
+leaf up to the route, so an unfinished leaf (never expanded, or ended without an answer:
+``transforms.search.endings``; a critic's end without a stated answer is one here) is not taken for
+a wrong one. Steps with no such leaf below, or no ancestor on a correct route, have no quality
+value. ``quality_values(tree)`` computes them for any stored tree (value-model targets at label
+time). During the search they are V_theta's stand-in when no scorer is configured — the
 code always calls the value model and uses the quality value only to build training samples after
 search (ReST-MCTS#28) — so the search is driven by verified outcomes: a verified correct step has
 value 1 (and ends the search at the gate), everything else 0 until a correct answer gives the tree a
