@@ -24,8 +24,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from huggingface_hub import HfApi
 
-from pipelines.common import UsageError, fail
-from pipelines.label import TABLES, OneLineParser
+from pipelines.common import OneLineParser, UsageError, fail, parse_pipeline_args
+from pipelines.label import TABLES
 from queries import load_sql
 from schemas import NODES_V1, PAIR_KINDS, TRL_PREFERENCE_V1, TRL_SFT_V1, TRL_STEPWISE_V1
 from transforms.labels import trl
@@ -73,7 +73,7 @@ def _require(folder: Path, table: str, hint: str) -> None:
 
 
 def resolve_args(argv=None):
-    args = build_parser().parse_args(argv)
+    args, _ = parse_pipeline_args(build_parser(), argv, beam=False)
     if not args.shards or not args.output:
         raise UsageError("--shards and --output are required")
     args.labels = args.labels or args.shards
@@ -135,7 +135,8 @@ def _manifest(path: Path) -> dict:
 
 
 def _config(manifest: dict) -> dict:
-    return json.loads(manifest.get("config") or "{}")
+    config = manifest.get("config") or {}
+    return json.loads(config) if isinstance(config, str) else config  # JSON text in manifests before v1.1
 
 
 def _run(manifest: dict) -> str:
