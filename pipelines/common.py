@@ -160,6 +160,9 @@ class _ConsoleSplitter(io.TextIOBase):
     def writable(self) -> bool:
         return True
 
+    def isatty(self) -> bool:
+        return self.console.isatty()
+
     def write(self, text: str) -> int:
         self.pending += text
         *lines, self.pending = re.split(r"(?<=[\n\r])", self.pending)
@@ -189,7 +192,7 @@ def quiet_console(log_file: Path, verbose: bool = False):
     log_file.parent.mkdir(parents=True, exist_ok=True)
     sys.stdout.flush()
     sys.stderr.flush()
-    saved_fds, saved_stderr, saved_handlers = (os.dup(1), os.dup(2)), sys.stderr, root.handlers[:]
+    saved_fds, saved_streams, saved_handlers = (os.dup(1), os.dup(2)), (sys.stdout, sys.stderr), root.handlers[:]
     saved_level = root.level
     with open(log_file, "a", buffering=1, encoding="utf-8") as log, \
             os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8", closefd=True) as console:
@@ -202,13 +205,13 @@ def quiet_console(log_file: Path, verbose: bool = False):
         logging.captureWarnings(True)
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
-        sys.stderr = _ConsoleSplitter(console, log)
+        sys.stdout, sys.stderr = log, _ConsoleSplitter(console, log)
         try:
             yield
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
-            sys.stderr = saved_stderr
+            sys.stdout, sys.stderr = saved_streams
             os.dup2(saved_fds[0], 1)
             os.dup2(saved_fds[1], 2)
             for fd in saved_fds:

@@ -54,7 +54,7 @@ def test_generate_writes_verified_trees_that_duckdb_and_datasets_read(tmp_path, 
     loaded = datasets.load_dataset("parquet", data_files=nodes, split="train")
     assert len(loaded) == counts["nodes"] and "verdict" in loaded.column_names
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["pipeline"] == "generate" and json.loads(manifest["counts"])["nodes"] == counts["nodes"]
+    assert manifest["pipeline"] == "generate" and manifest["counts"]["nodes"] == counts["nodes"]
 
 
 def test_rerun_writes_the_same_shards_and_node_ids(tmp_path, tiny_policy, tiny_policy_spec, gsm8k_rows):

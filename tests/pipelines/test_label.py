@@ -67,10 +67,10 @@ def test_label_writes_every_table_and_counts_add_up(stored, capsys):
     assert dead[2][0] == "validate"  # generate's dead letters are left alone
 
     manifest = json.loads((stored / "label" / "manifest.json").read_text())
-    config = json.loads(manifest["config"])
+    config = manifest["config"]  # nested objects, not JSON strings
     assert manifest["pipeline"] == "label" and manifest["verifier"] == "math/1"
     assert config["options"]["ppm"]["min_margin"] == 0.5 and "ppm pairs" in config["label_functions"]
-    assert json.loads(manifest["counts"])["pairs_ppm"] == 9
+    assert manifest["counts"]["pairs_ppm"] == 9
     run_ids = _rows(f"SELECT DISTINCT label_run_id FROM '{stored}/steps/*.parquet'")
     assert run_ids == [(manifest["run_id"],)]
     assert _digest(stored / "nodes") == nodes_before  # labelling never touches the stored trees
