@@ -19,14 +19,6 @@ from tests.transforms.labels.hand_trees import write_hand_trees
 CONFIGS = ("trees", "steps", "pairs", "sft", "trl_stepwise", "trl_preference", "trl_sft")
 
 
-@pytest.fixture(scope="module")
-def labelled(tmp_path_factory):
-    out = tmp_path_factory.mktemp("labelled")
-    write_hand_trees(out)
-    label(["--shards", str(out)])
-    return out
-
-
 def _card(folder) -> tuple[dict, str]:
     text = (folder / "README.md").read_text()
     _, header, body = text.split("---\n", 2)

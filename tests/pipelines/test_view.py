@@ -6,7 +6,6 @@ artifacts in test-artifacts/ (or $TREEMILL_ARTIFACTS)."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -16,12 +15,11 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from pipelines.label import run as label
 from pipelines.view import run as view
 from pipelines.view import tree_json
 from schemas import NODES_V1, PROBLEMS_V1
 from tests.cli import assert_one_error_line
-from tests.transforms.labels.hand_trees import node_rows, problem_row, write_hand_trees
+from tests.transforms.labels.hand_trees import node_rows, problem_row
 from transforms.search.tree import Tree
 from transforms.shards import write_table
 
@@ -31,14 +29,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = Path(os.environ.get("TREEMILL_ARTIFACTS", REPO / "test-artifacts"))
 BIG = 2000
-
-
-@pytest.fixture(scope="module")
-def labelled(tmp_path_factory):
-    out = tmp_path_factory.mktemp("labelled")
-    write_hand_trees(out)
-    label(["--shards", str(out)])
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +43,7 @@ def site(labelled, tmp_path_factory):
 
 
 def _big_tree() -> Tree:
-    """2,000 nodes: 40 first steps x 49 chains of depth 1 below each... exactly BIG nodes with a root."""
+    """Exactly BIG nodes, root included: six children per node, filled breadth first."""
     tree = Tree("big", "How many nodes?", "2000")
     made = 1
     frontier = [tree.root]
