@@ -200,6 +200,12 @@ def _check_scorer(settings: SearchSettings) -> None:
         raise UsageError(f"search {settings.search} with these options needs a scorer: give --scorer-model")
 
 
+def _shown(path: str) -> str:
+    """A local path as the user would type it: relative to the current folder when inside it."""
+    local = Path(path)
+    return str(local.relative_to(Path.cwd())) if local.is_absolute() and local.is_relative_to(Path.cwd()) else path
+
+
 def _model_digest(settings: SearchSettings) -> str | None:
     """SHA-256 of the in-process model's files; None for a server (its weights are not ours to read)."""
     if settings.policy.backend != "vllm":
@@ -233,7 +239,7 @@ def run(argv=None) -> dict:
         for prefix in ("nodes", "problems", "dead_letters"):
             clear_shards(f"{args.output}/{prefix}", prefix)
         total = settings.progress_total
-        stage(f"read: {'?' if total is None else total} rows from {', '.join(args.input)} -> {args.output}"
+        stage(f"read: {'?' if total is None else total} rows from {', '.join(map(_shown, args.input))} -> {args.output}"
               + ("" if args.verbose else f" (library logs: {log_file})"))
         with quiet_console(log_file, args.verbose):
             with beam.Pipeline(options=PipelineOptions(beam_args)) as pipeline:
@@ -255,7 +261,7 @@ def run(argv=None) -> dict:
         "verifier": summary.get("verifier"), "counts": summary["counts"],
     })
     stage(f"write: {summary['counts']['nodes']} nodes, manifest.json")
-    print(summary["text"] + ("" if args.verbose else f"\n  library logs: {log_file}"))
+    print(summary["text"].rstrip() + ("" if args.verbose else f"\n  library logs: {log_file}"))
     return summary
 
 

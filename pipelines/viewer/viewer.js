@@ -155,9 +155,10 @@
         head.appendChild(el("span", "pair " + side, `${kind} ${side} (margin ${fmt(margin)})`)));
       if (n.orphan) head.appendChild(el("span", "badge wrong-text", "parent missing"));
       if (n.text) li.appendChild(el("pre", "step", n.text));
-      if (n.answer !== undefined || n.finish) {
+      const finish = n.finish && n.finish !== "split" ? n.finish : undefined;  // "split": a step cut from a whole sample
+      if (n.answer !== undefined || finish) {
         li.appendChild(el("div", "answer", [n.answer !== undefined ? "answer: " + n.answer : "",
-          n.finish ? "finish: " + n.finish : ""].filter(Boolean).join(" \u00b7 ")));
+          finish ? "finish: " + finish : ""].filter(Boolean).join(" \u00b7 ")));
       }
       if (n.code) {
         const details = li.appendChild(el("details", "code"));
