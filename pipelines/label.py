@@ -30,6 +30,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.common import (OneLineParser, UsageError, counters, ensure_shard, fail, log_path, parse_pipeline_args,
                               python_command, quiet_console, stage, write_manifest)
+from pipelines.summary import dead_letter_lines
 from schemas import DEAD_LETTERS_V1, PAIR_KINDS, PAIRS_V1, SFT_V1, STEPS_V1
 from transforms.ingest import DEAD, dead_letter
 from transforms.labels import LABEL_FUNCTIONS, LabelError, LabelOptions, label_rows
@@ -183,11 +184,14 @@ def summarize(args, counts: dict[str, int], label_run_id: str) -> dict:
     full = {"trees_read": read, "trees_labelled": done, "dead_letters_label": dead, "steps": steps,
             "labelled_steps": labelled_steps, "sft_traces": sft, **{f"pairs_{k}": kinds.get(k, 0) for k in PAIR_KINDS}}
     pairs = ", ".join(f"{k} {kinds.get(k, 0)}" for k in PAIR_KINDS)
+    dead_pattern = f"{args.output}/dead_letters/{DEAD_PREFIX}-*-of-*.parquet".replace("'", "''")
+    con.execute(f"CREATE VIEW dead_letters AS SELECT * FROM read_parquet('{dead_pattern}')")
     lines = [
         f"treemill label: {args.output} (trees from {args.shards}, label run {label_run_id})",
         f"  trees: read {read} = labelled {done} + dead-lettered {dead}{'' if read == done + dead else '  (MISMATCH)'}",
         f"  steps {steps} ({labelled_steps} with a label), pairs: {pairs}; SFT traces {sft}",
         f"  verifier: {source[4]}; search: {source[1]}; model: {source[3]}",
+        *dead_letter_lines(con, args.output),
         f"  shards: {args.output}/steps, pairs, sft; dead letters {args.output}/dead_letters/{DEAD_PREFIX}-*; "
         f"manifest {args.output}/label/manifest.json",
         f"  queries: {python_command()} -m queries pairs_per_problem --shards {args.output} (also q_by_depth, best_path, failures)",

@@ -43,7 +43,10 @@ def test_label_writes_every_table_and_counts_add_up(stored, capsys):
     assert counts["trees_read"] == 4 == counts["trees_labelled"] + counts["dead_letters_label"]
     assert (counts["trees_labelled"], counts["steps"], counts["sft_traces"]) == (2, 26, 3)
     assert (counts["pairs_ppm"], counts["pairs_sibling"], counts["pairs_solution"]) == (9, 4, 8)
-    assert "read 4 = labelled 2 + dead-lettered 2" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "read 4 = labelled 2 + dead-lettered 2" in printed
+    # The top reasons with counts (label's own dead letters only, not generate's).
+    assert "dead letters: 2 in" in printed and "    1  label: no problems row" in printed
 
     # The pair rule by hand at p1's root: positives F (Q 1) and A (Q 1/3), negatives C and D (Q -1);
     # A vs D is dropped (texts 2 edits apart), so 3 pairs, each weighted by 1/(2*2).
