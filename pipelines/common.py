@@ -167,12 +167,16 @@ class _ConsoleSplitter(io.TextIOBase):
         self.pending += text
         *lines, self.pending = re.split(r"(?<=[\n\r])", self.pending)
         for line in lines:
-            (self.console if line.startswith("[treemill") else self.log).write(line)
+            target = self.console if line.startswith("[treemill") else self.log
+            # An object that kept this stream past the quiet run (a long-lived DoFn's progress
+            # line) still writes somewhere sensible: the real stderr, once ours are closed.
+            (sys.__stderr__ if target.closed else target).write(line)
         return len(text)
 
     def flush(self) -> None:
-        self.console.flush()
-        self.log.flush()
+        for stream in (self.console, self.log):
+            if not stream.closed:
+                stream.flush()
 
 
 @contextmanager
@@ -205,7 +209,10 @@ def quiet_console(log_file: Path, verbose: bool = False):
         logging.captureWarnings(True)
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
-        sys.stdout, sys.stderr = log, _ConsoleSplitter(console, log)
+        # A stream on fd 1 itself (not the log file object): a library that keeps sys.stdout (vLLM's
+        # log handler) writes to the log now and to the real stdout after the run, never to a closed file.
+        stdout = open(1, "w", buffering=1, encoding="utf-8", closefd=False)
+        sys.stdout, sys.stderr = stdout, _ConsoleSplitter(console, log)
         try:
             yield
         finally:
