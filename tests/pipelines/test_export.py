@@ -19,14 +19,6 @@ from tests.transforms.labels.hand_trees import write_hand_trees
 CONFIGS = ("trees", "steps", "pairs", "sft", "trl_stepwise", "trl_preference", "trl_sft")
 
 
-@pytest.fixture(scope="module")
-def labelled(tmp_path_factory):
-    out = tmp_path_factory.mktemp("labelled")
-    write_hand_trees(out)
-    label(["--shards", str(out)])
-    return out
-
-
 def _card(folder) -> tuple[dict, str]:
     text = (folder / "README.md").read_text()
     _, header, body = text.split("---\n", 2)
@@ -49,6 +41,15 @@ def test_export_loads_every_config_and_trl_files_read_back(labelled, tmp_path):
     assert result["rows"] == expected
     header, body = _card(out)
     assert [c["config_name"] for c in header["configs"]] == list(CONFIGS)
+    # Every split has name, num_examples and num_bytes: datasets reads dataset_info without the
+    # "splits field in YAML is malformed" warning (a malformed one stays a plain list).
+    infos = datasets.info.DatasetInfosDict.from_dataset_card_data(header)
+    for config in CONFIGS:
+        assert isinstance(infos[config].splits, datasets.SplitDict)
+        assert infos[config].splits["train"].num_examples == expected[config] and infos[config].splits["train"].num_bytes > 0
+    # The trees as a static site, linked from the card.
+    assert result["viewer"] == str(out / "viewer" / "index.html") and (out / "viewer" / "trees" / "00001.html").exists()
+    assert "viewer/index.html" in body
     for config in CONFIGS:
         assert len(_load(out, config)) == expected[config]
 

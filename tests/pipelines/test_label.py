@@ -43,7 +43,10 @@ def test_label_writes_every_table_and_counts_add_up(stored, capsys):
     assert counts["trees_read"] == 4 == counts["trees_labelled"] + counts["dead_letters_label"]
     assert (counts["trees_labelled"], counts["steps"], counts["sft_traces"]) == (2, 26, 3)
     assert (counts["pairs_ppm"], counts["pairs_sibling"], counts["pairs_solution"]) == (5, 4, 6)
-    assert "read 4 = labelled 2 + dead-lettered 2" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "read 4 = labelled 2 + dead-lettered 2" in printed
+    # The top reasons with counts (label's own dead letters only, not generate's).
+    assert "dead letters: 2 in" in printed and "    1  label: no problems row" in printed
 
     # The pair rule by hand at p1's root: positives F (Q 1) and A (Q 0: A1's failed code step is left
     # out), negatives C and D (Q -1); A vs D is dropped (texts 2 edits apart, < 20), so 3 pairs, each
@@ -69,10 +72,10 @@ def test_label_writes_every_table_and_counts_add_up(stored, capsys):
     assert dead[2][0] == "validate"  # generate's dead letters are left alone
 
     manifest = json.loads((stored / "label" / "manifest.json").read_text())
-    config = json.loads(manifest["config"])
+    config = manifest["config"]  # nested objects, not JSON strings
     assert manifest["pipeline"] == "label" and manifest["verifier"] == "math/1"
     assert config["options"]["ppm"]["min_margin"] == 0.5 and "ppm pairs" in config["label_functions"]
-    assert json.loads(manifest["counts"])["pairs_ppm"] == 5
+    assert manifest["counts"]["pairs_ppm"] == 5
     run_ids = _rows(f"SELECT DISTINCT label_run_id FROM '{stored}/steps/*.parquet'")
     assert run_ids == [(manifest["run_id"],)]
     assert _digest(stored / "nodes") == nodes_before  # labelling never touches the stored trees

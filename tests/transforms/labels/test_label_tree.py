@@ -115,5 +115,10 @@ def test_majority_at_k_and_curve_by_hand():
     assert majority_at_k([(None, False)], 1) is False
     # Two problems with 2 leaves each: [ok, wrong] and [wrong, wrong].
     curve = budget_curve([[("5", True), ("6", False)], [("7", False), ("8", False)]])
-    # k=1: pass (1/2 + 0) / 2 = 1/4, maj (1 + 0) / 2 = 1/2; k=2: pass (1 + 0) / 2, maj: tie -> first '5' -> (1 + 0) / 2.
-    assert curve == [(1, 0.25, 0.5), (2, 0.5, 0.5)]
+    # Both over the first k leaves: k=1: pass (1 + 0) / 2, maj (1 + 0) / 2; k=2: pass (1 + 0) / 2,
+    # maj: tie -> first '5' -> (1 + 0) / 2. (The unbiased pass@1 would be 1/4, below maj@1.)
+    assert curve == [(1, 0.5, 0.5), (2, 0.5, 0.5)]
+    # Correct answer only at leaf 2: pass@1 0, pass@2 1; maj@2 is a tie won by the wrong first answer.
+    curve = budget_curve([[("6", False), ("5", True), ("5", True)]])
+    assert curve == [(1, 0.0, 0.0), (2, 1.0, 0.0), (3, 1.0, 1.0)]
+    assert all(maj <= passed for _, passed, maj in curve)
