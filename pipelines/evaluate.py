@@ -44,7 +44,8 @@ from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines import generate
-from pipelines.common import UsageError, counters, fail, write_manifest
+from pipelines.common import UsageError, counters, fail, parse_pipeline_args, write_manifest
+from pipelines.search_help import search_help
 from schemas import DEAD_LETTERS_V1, EVAL_RESULTS_V1, NODES_V1, PROBLEMS_V1
 from transforms.evaluate.methods import Method, SearchGroup, curve_ks, parse_methods, plan_searches
 from transforms.evaluate.report import write_report
@@ -154,7 +155,10 @@ def _methods(args) -> tuple[Method, ...]:
 
 def resolve_args(argv=None):
     """Parse and check options; returns (args, beam_args, plan, mapping). Raises UsageError."""
-    args, beam_args = build_parser().parse_known_args(argv)
+    args, beam_args = parse_pipeline_args(build_parser(), argv)
+    if args.search_help:
+        print(search_help(args.search_help))
+        raise SystemExit(0)
     if args.search is not None:
         raise UsageError("evaluate runs the searches its --methods need; drop --search (e.g. --methods greedy,maj@8,sbs-3x5)")
     if args.trees and (args.input or args.demo):
@@ -500,7 +504,7 @@ def summarize(args, plan: EvalPlan, counts: dict[str, int]) -> dict:
     full = {"read": read, "accepted": read - dead_ingest, "dead_letters_ingest": dead_ingest,
             "dead_letters_search": dead_search, "dead_letters_select": dead_select, "evaluated": evaluated,
             "generated_tokens": counts.get("generated_tokens", 0)}
-    source = f"stored trees in {args.trees}" if args.trees else args.input
+    source = f"stored trees in {args.trees}" if args.trees else ", ".join(args.input)
     models = ", ".join(sorted({r["model_id"] for r in rows if r["model_id"]})) or None
     header = (f"# Evaluation {plan.run_id}\n\nProblems: {source} ({evaluated} evaluated). Policy: {models or 'n/a'}. "
               f"Scorer: {plan.scorer.model if plan.scorer else 'none'}.")

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from pipelines.common import UsageError, fail
+from pipelines.common import OneLineParser, UsageError, fail
 from schemas import PROCESSBENCH_V1
 from transforms.evaluate.processbench import (
     NEUTRAL_RULES, best_threshold, predict_error_index, processbench_metrics, processbench_sample,
@@ -42,13 +42,8 @@ from transforms.shards import shard_name, write_table
 FORMATS = ("auto", "processbench", "prm800k")
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
-        raise UsageError(message)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m pipelines.evaluate prm", description=__doc__,
+    parser = OneLineParser(prog="python -m pipelines.evaluate prm", description=__doc__,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", action="append", default=[], help="benchmark file, repeatable (one per subset)")
     parser.add_argument("--format", choices=FORMATS, default="auto", help="default: from the first record's fields")

@@ -32,7 +32,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.common import UsageError, code_version, fail
+from pipelines.common import OneLineParser, UsageError, code_version, fail
 from transforms.evaluate.rounds import Manifest, Stage, StageFailed, run_in_subprocess, run_stages
 from transforms.search.base import DEFAULT_SYSTEM_PROMPT
 
@@ -61,7 +61,7 @@ LABEL_TABLES = ("steps", "pairs", "sft")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.evolve", description=__doc__,
+    parser = OneLineParser(prog="python -m pipelines.evolve", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--recipe", choices=sorted(RECIPES), default="rstar", help="default rstar")
     parser.add_argument("--input", help="training problems (jsonl/parquet, as generate's --input)")
@@ -170,7 +170,7 @@ def plan(args) -> list[tuple[int, list[Stage]]]:
 
 
 def resolve_args(argv=None):
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(argv)  # OneLineParser: a bad option is one 'error:' line
     for name in ("input", "eval_input", "output"):
         if not getattr(args, name):
             raise UsageError(f"--{name.replace('_', '-')} is required")
