@@ -54,7 +54,7 @@ def main(argv=None) -> dict:
              "--search", "sbs", "--step-format", "rstar", "--search-param", f"n={args.n}",
              "--search-param", f"max_depth={args.max_depth}", "--search-param", f"max_tokens={args.max_tokens}",
              "--search-param", "rank_by=logprob", "--no-progress", *extra])
-        row = duckdb.sql(SHARE.format(nodes=f"{out}/nodes/*.parquet")).fetchone()
+        row = duckdb.connect().execute(SHARE.format(nodes=f"{out}/nodes/*.parquet")).fetchone()
     counts = dict(zip(("steps", "well_formed", "executed", "code_steps", "answered", "correct"), row))
     steps = counts["steps"] or 1
     print(f"model {args.model}: {counts['steps']} steps over {args.limit} problems; well formed "
