@@ -6,7 +6,7 @@ over the first problems of a GSM8K-format file and counts, over every generated 
 
 - well formed: parsed as a code step or a final answer (``exec_status`` is not ``malformed``);
 - executed: a code step whose cumulative code ran without error in the sandbox (``exec_status = ok``);
-- answered: final steps that state a \\boxed{} answer; correct: of those, the verifier accepted.
+- answered: well-formed final steps that state a \\boxed{} answer; correct: of those, the verifier accepted.
 
 Run it on the default model (before) and on the policy fine-tuned on ``python -m transforms.bootstrap``
 traces (after), from the repo root:
@@ -32,8 +32,9 @@ SELECT count(*) AS steps,
        count(*) FILTER (WHERE coalesce(exec_status, '') <> 'malformed') AS well_formed,
        count(*) FILTER (WHERE exec_status = 'ok') AS executed,
        count(*) FILTER (WHERE step_kind = 'code') AS code_steps,
-       count(*) FILTER (WHERE step_kind = 'answer') AS answered,
-       count(*) FILTER (WHERE step_kind = 'answer' AND verdict) AS correct
+       -- a malformed step keeps the kind its text suggested (e.g. code and a \boxed answer in one step)
+       count(*) FILTER (WHERE step_kind = 'answer' AND coalesce(exec_status, '') <> 'malformed') AS answered,
+       count(*) FILTER (WHERE step_kind = 'answer' AND coalesce(exec_status, '') <> 'malformed' AND verdict) AS correct
 FROM read_parquet('{nodes}') WHERE depth >= 1
 """
 
