@@ -32,7 +32,7 @@ SELECT count(*) AS steps,
        count(*) FILTER (WHERE coalesce(exec_status, '') <> 'malformed') AS well_formed,
        count(*) FILTER (WHERE exec_status = 'ok') AS executed,
        count(*) FILTER (WHERE step_kind = 'code') AS code_steps,
-       -- a malformed step keeps the kind its text suggested (e.g. code and a \boxed answer in one step)
+       -- a malformed step keeps the kind its text suggested (an answer marker), so filter on exec_status too
        count(*) FILTER (WHERE step_kind = 'answer' AND coalesce(exec_status, '') <> 'malformed') AS answered,
        count(*) FILTER (WHERE step_kind = 'answer' AND coalesce(exec_status, '') <> 'malformed' AND verdict) AS correct
 FROM read_parquet('{nodes}') WHERE depth >= 1
