@@ -19,7 +19,14 @@ from typing import Callable
 from transforms.verify.normalize import normalize
 from transforms.verify.numeric import numbers_equal, parse_number
 from transforms.verify.options import VerifyOptions
-from transforms.verify.structure import Group, is_arithmetic, is_label, parse_group, split_equation
+from transforms.verify.structure import (
+    Group,
+    is_arithmetic,
+    is_function_name,
+    is_label,
+    parse_group,
+    split_equation,
+)
 
 # How expensive/uncertain each method is; the reported method is the maximum over the items.
 _RANK = {"string": 0, "numeric": 1, "structure": 1, "symbolic": 2, "undecided": 3, "error": 4, "timeout": 5}
@@ -59,7 +66,7 @@ class Comparer:
         if not pred.strip():
             return Outcome(None, "no_answer")
         if self.options.equation_rhs:
-            pred, gold = _drop_labels(pred, gold)
+            pred, gold = _drop_labels(pred, gold, self.options.function_labels)
             if _key(pred) == _key(gold):
                 return Outcome(True, "string")
         p_group, g_group = self._parse_group(pred), self._parse_group(gold)
@@ -79,7 +86,7 @@ class Comparer:
         group = parse_group(text)
         if group is None or len(group.items) > MAX_UNORDERED_ITEMS:
             return group
-        items = tuple(normalize(item, self.options.strip_units).text or item for item in group.items)
+        items = tuple(normalize(item, self.options.strip_units, self.options.glued_units).text or item for item in group.items)
         return Group(group.kind, items)
 
     def _group_vs_atom(self, group: Group, group_is_pred: bool, pred: str, gold: str) -> Outcome:
@@ -180,13 +187,16 @@ def _key(text: str) -> str:
     return text.replace(" ", "")
 
 
-def _drop_labels(pred: str, gold: str) -> tuple[str, str]:
+def _drop_labels(pred: str, gold: str, function_labels: bool = True) -> tuple[str, str]:
     """Apply the ``x = 3`` vs ``3`` rule (math-verify): strip a label or arithmetic chain from the
     side that has an equation when the other side does not; strip both when both assign the same
-    label (``y = 2x`` vs ``y = x + x``)."""
+    label (``y = 2x`` vs ``y = x + x``), or, with ``function_labels``, when both name a function
+    (``f(x) = 2x + 3`` vs ``y = 2x + 3``)."""
     p_eq, g_eq = split_equation(pred), split_equation(gold)
     if p_eq and g_eq:
         if is_label(p_eq[0]) and _key(p_eq[0]) == _key(g_eq[0]):
+            return p_eq[1], g_eq[1]
+        if function_labels and is_function_name(p_eq[0]) and is_function_name(g_eq[0]):
             return p_eq[1], g_eq[1]
         return pred, gold
     if p_eq and (is_label(p_eq[0]) or is_arithmetic(p_eq[0])):

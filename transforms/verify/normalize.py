@@ -45,11 +45,13 @@ _UNIT_WORDS = (
     "unit units sq square cubic degree degrees deg radian radians dollar dollars cent cents "
     "points point"
 ).split()
-_UNIT_TAIL = re.compile(
-    r"(?<=[\d})])\s*(?:(?:" + "|".join(sorted(_UNIT_WORDS, key=len, reverse=True)) + r")\b(?:\s*(?:\^\s*\{?[23]\}?|²|³))?\s*)+$",
-    re.IGNORECASE,
-)
-_WORD_TAIL = re.compile(r"^(.*?\d)\s*(?:[A-Za-z]{2,}\b\.?\s*)+$")  # "12 apples", "5 cm each"
+_UNITS = "|".join(sorted(_UNIT_WORDS, key=len, reverse=True))
+_UNIT_TAIL_BODY = r"(?:(?:" + _UNITS + r")\b(?:\s*(?:\^\s*\{?[23]\}?|²|³))?\s*)+$"
+# Spaced: "10 m", "5 cm^2", "10 \text{m}" (\text content is padded with spaces). Glued: also "10m".
+_UNIT_TAIL = {False: re.compile(r"(?<=[\d})])\s+" + _UNIT_TAIL_BODY, re.IGNORECASE),
+              True: re.compile(r"(?<=[\d})])\s*" + _UNIT_TAIL_BODY, re.IGNORECASE)}
+_WORD_TAIL = {False: re.compile(r"^(.*?\d)\s+(?:[A-Za-z]{2,}\b\.?\s*)+$"),  # "12 apples", "5 cm each"
+              True: re.compile(r"^(.*?\d)\s*(?:[A-Za-z]{2,}\b\.?\s*)+$")}
 _MAX_UNIT_LEN = 200
 _NUMBERISH = re.compile(r"^[+-]?(?:\d[\d.]*|\\frac\{\d+\}\{\d+\}|\d*\.\d+)%?$")
 
@@ -62,7 +64,7 @@ class Normalized:
     key: str
 
 
-def normalize(answer: str, strip_units: bool = True) -> Normalized:
+def normalize(answer: str, strip_units: bool = True, glued_units: bool = False) -> Normalized:
     """Normalize one answer string (already extracted) for comparison.
 
     Order matters: ``\\text{P.M.}`` is unwrapped before times are read, thousands separators are
@@ -84,7 +86,7 @@ def normalize(answer: str, strip_units: bool = True) -> Normalized:
     s = _time_24h(s)
     s = _percent_suffix(s)  # before units: "28 percent" is a percent, not 28 with a unit word
     if strip_units:
-        s = _strip_units(s)
+        s = _strip_units(s, glued_units)
     s = _THOUSANDS.sub(lambda m: m.group(0).replace(",", ""), s)
     s = _FRAC_SHORT.sub(r"\\frac{\1}{\2}", s)
     s = _FRAC_SHORT_ARG.sub(r"\\frac{\1}{\2}", s)
@@ -122,17 +124,18 @@ def _time_24h(s: str) -> str:
     return f"{hour:02d}:{minute:02d}{m.group(3) or ''}"
 
 
-def _strip_units(s: str) -> str:
+def _strip_units(s: str, glued: bool = False) -> str:
     """Drop trailing unit words (``5 cm``, ``3 m^2``) and, after a plain number, any trailing words.
 
     Units are removed only at the end and never when nothing would remain, so a bare ``m`` or an
-    answer like ``\\text{east}`` survives.
+    answer like ``\\text{east}`` survives. Unless ``glued``, a unit must be set off by a space (or
+    ``\\text{}``): ``10m`` is the product ``10 m``, as MARIO_EVAL reads it.
     """
     if len(s) > _MAX_UNIT_LEN:
         return s  # units follow short answers; and these regexes need not be linear on long text
     stripped = _DOLLAR_WORDS.sub("", s)
-    stripped = _UNIT_TAIL.sub("", stripped).strip()
-    m = _WORD_TAIL.match(stripped)
+    stripped = _UNIT_TAIL[glued].sub("", stripped).strip()
+    m = _WORD_TAIL[glued].match(stripped)
     if m is not None and _NUMBERISH.match(m.group(1).replace(" ", "")):
         stripped = m.group(1)
     return stripped if stripped else s

@@ -114,12 +114,37 @@ def _percent_readings(number: Number, options: VerifyOptions) -> list[Number]:
 
 
 def _close(pred: Number, gold: Number, options: VerifyOptions) -> bool:
-    """Exact equality, or the decimal-approximation rule when that option is on."""
+    """Exact equality, or the decimal-approximation rule when the options allow it here."""
     if pred.value == gold.value:
         return True
-    if options.accept_decimal_approx and pred.decimals is not None and pred.decimals >= 2:
+    if may_approximate(pred.value, pred.decimals, gold.value, options.decimal_approx, options.approx_digits):
         return approximates(pred.value, pred.decimals, gold.value)
     return False
+
+
+def may_approximate(pred: Fraction, decimals: int | None, gold: Fraction | None, mode: str, min_digits: int) -> bool:
+    """Whether a decimal ``pred`` showing ``decimals`` places may stand for ``gold`` rounded.
+
+    ``gold`` is the exact value when it is rational, None when it is irrational. Under ``"inexact"``
+    only a gold without a finite decimal form (irrational, or a denominator with a prime other than
+    2 and 5) can be approximated, and the prediction must show ``min_digits`` significant digits.
+    """
+    if mode == "off" or not decimals:
+        return False
+    if mode == "any":
+        return decimals >= 2
+    if gold is not None and _finite_decimal(gold):
+        return False
+    return len(str(abs(math.trunc(pred * 10**decimals)))) >= min_digits
+
+
+def _finite_decimal(value: Fraction) -> bool:
+    """True when ``value`` has a terminating decimal expansion (denominator 2^a 5^b)."""
+    den = value.denominator
+    for prime in (2, 5):
+        while den % prime == 0:
+            den //= prime
+    return den == 1
 
 
 def approximates(pred: Fraction, decimals: int, gold: Fraction | float) -> bool:

@@ -52,6 +52,15 @@ def is_label(lhs: str) -> bool:
     return _ARITH_COMMANDS.search(s) is None
 
 
+_FUNCTION_NAME = re.compile(r"y|[a-zA-Z](?:_\{?\w+\}?)?(?:\^\{?-1\}?)?\([a-zA-Z](?:,[a-zA-Z])*\)")
+
+
+def is_function_name(lhs: str) -> bool:
+    """True for the name of a function being defined: ``y``, ``f(x)``, ``g(t)``, ``f^{-1}(x)``,
+    ``h_1(x, y)`` (the left side of ``y = 2x + 3`` and of ``f(x) = 2x + 3`` alike)."""
+    return _FUNCTION_NAME.fullmatch(lhs.replace(" ", "")) is not None
+
+
 def is_arithmetic(lhs: str) -> bool:
     """True for a constant computation (``\\frac{1}{2}+3``): the equation is a chain ending in its value."""
     s = _ARITH_COMMANDS.sub("", lhs)
