@@ -110,13 +110,14 @@ class _Engine:
         return outcome
 
     def fallback(self, verdict: Verdict, pred: str, gold: str, start: float) -> Verdict:
-        """Give an undecided ``verdict`` to math-verify, with what is left of the check's time."""
+        """Give an undecided ``verdict`` to math-verify, with what is left of the check's time; only
+        its True is taken (it found an answer, or read a form, that the layers could not)."""
         if (verdict.equal is not None or not self.options.math_verify_fallback or not self.options.symbolic
                 or verdict.method == "timeout"):
             return verdict
         outcome = self.math_verify(pred, gold, start + self.options.timeout_s - time.monotonic())
-        if outcome.equal is None:
-            return verdict
+        if outcome.equal is not True:
+            return verdict  # what our layers could not read stays undecided; math-verify's False adds nothing
         details = dict(verdict.details, fallback_from=verdict.method, **outcome.details)
         return replace(verdict, equal=outcome.equal, method=outcome.method, details=details)
 

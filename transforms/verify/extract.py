@@ -45,6 +45,11 @@ _SENTENCE_END = re.compile(r"(?<!\d)\.\s+(?=[A-Z])|\.\s*$")
 _BARE_WORDS = {"and", "or", "sin", "cos", "tan", "sec", "csc", "cot", "log", "ln", "exp", "sqrt",
                "frac", "pi", "inf", "infty", "mod", "pmod", "p.m", "a.m"}
 _MAX_BARE_LEN = 160
+_MAX_BARE_GOLD_LEN = 400
+_CODE_LIKE = re.compile(r"[A-Za-z]\d+[A-Za-z]")  # "AZYUK2A" is a code, not "10m" or "2x"
+_MAX_PROSE_WORDS = 2  # "10 apples", "Monday", "east": a few words can be the answer itself
+_SENTENCE = re.compile(r"[a-z]{2,}[.!?:]\s+[A-Z]|\b(?:is|are|so|thus|therefore|we|the)\s+[a-z]", re.IGNORECASE)
+_ENVIRONMENT = re.compile(r"\\(?:begin|end)\s*\{[^{}]*\}(?:\{[^{}]*\})?")
 _NOT_BARE = re.compile(r"#|```|\\boxed|\\fbox")  # markers a finder above would have used
 
 
@@ -71,10 +76,13 @@ def gold_answer(gold: str) -> str:
     (``1,000``, ``x = 2``, ``\\text{Monday}``); a longer text goes through ``extract_answer``, and
     what nothing finds is compared as written.
     """
-    for finder in (_find_boxed, _find_hashes, _find_whole):
+    for finder in (_find_boxed, _find_hashes):
         found = finder(gold)
         if found is not None and found[0].strip():
             return _tidy(found[0])
+    stripped = gold.strip()
+    if len(stripped) <= _MAX_BARE_GOLD_LEN and "\n\n" not in stripped and _SENTENCE.search(stripped) is None:
+        return stripped  # a reference answer, however wordy (matrices, \text{...}, cases)
     answer, _ = extract_answer(gold)
     return answer if answer is not None else gold.strip()
 
@@ -157,9 +165,9 @@ def _find_whole(text: str) -> tuple[str, str] | None:
     if len(stripped) > _MAX_BARE_LEN or "\n\n" in stripped or _NOT_BARE.search(stripped):
         return None
     no_text = replace_command_groups(stripped, r"\\(?:text|textbf|mathrm|mbox)", keep_content=False)
-    no_commands = re.sub(r"\\[a-zA-Z]+", " ", no_text)
-    words = re.findall(r"[A-Za-z]{3,}", no_commands)
-    if any(w.lower() not in _BARE_WORDS for w in words) or re.search(r"[.!?]\s+[A-Za-z]", no_commands):
+    no_commands = re.sub(r"\\[a-zA-Z]+", " ", _ENVIRONMENT.sub(" ", no_text))
+    words = [w for w in re.findall(r"[A-Za-z]{2,}", no_commands) if w.lower() not in _BARE_WORDS]
+    if _CODE_LIKE.search(no_commands) or len(words) > _MAX_PROSE_WORDS or _SENTENCE.search(stripped) or re.search(r"[.!?]\s+[A-Za-z]", no_commands):
         return None
     return stripped, "whole"
 

@@ -72,7 +72,7 @@ class VerifyOptions:
     math_verify_fallback: bool = True
     """When the layers above cannot decide (a side does not parse, a timeout, no answer found),
     ask math-verify itself (``verify(parse(gold), parse(pred))`` on the raw texts, in the worker
-    pool). It can turn an undecided verdict into True or False, never overturn a decided one."""
+    pool). It can turn an undecided verdict into True, never overturn a decided one."""
 
     symbolic: bool = True
     """Run the symbolic layer (sympy in worker processes). False: string and numeric layers only,
