@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from transforms.verify.latex import split_top_level
 from transforms.verify.normalize import normalize
 from transforms.verify.numeric import numbers_equal, parse_number
 from transforms.verify.options import VerifyOptions
@@ -35,6 +36,9 @@ MAX_UNORDERED_ITEMS = 64  # pairwise matching is quadratic; real answers list a 
 # Anything that can make an atom a set, a relation or several values.
 _NOT_SCALAR = re.compile(r"[,;=<>\[\]]|\\(?:cup|cap|\{|begin|in|le|ge|leq|geq|neq|pm|mp|setminus|emptyset|varnothing|mathbb)(?![a-zA-Z])")
 _DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
+# Text answers (after \text{} was unwrapped): words only, compared without case ("East" = "east").
+_WORDS = re.compile(r"^[A-Za-z]{2,}(?: [A-Za-z]+)*$")
+_ASSIGNMENT_SEP = re.compile(r"\s*[,;]\s*|\s+and\s+")
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,10 @@ class Comparer:
             return Outcome(True, "string")
         if not pred.strip():
             return Outcome(None, "no_answer")
+        if _WORDS.match(pred) and _WORDS.match(gold):
+            return Outcome(_key(pred).lower() == _key(gold).lower(), "string", {"rule": "text"})
         if self.options.equation_rhs:
+            pred = _order_like(pred, gold)
             pred, gold = _drop_labels(pred, gold, self.options.function_labels)
             if _key(pred) == _key(gold):
                 return Outcome(True, "string")
@@ -204,6 +211,29 @@ def _drop_labels(pred: str, gold: str, function_labels: bool = True) -> tuple[st
     if g_eq and (is_label(g_eq[0]) or is_arithmetic(g_eq[0])):
         return pred, g_eq[1]
     return pred, gold
+
+
+def _assignments(text: str) -> dict[str, str] | None:
+    """``x = 1, y = 2`` -> ``{"x": "1", "y": "2"}`` when every part assigns a distinct label."""
+    parts = split_top_level(text, _ASSIGNMENT_SEP)
+    if len(parts) < 2:
+        return None
+    found: dict[str, str] = {}
+    for part in parts:
+        eq = split_equation(part.strip())
+        if eq is None or not is_label(eq[0]) or _key(eq[0]) in found:
+            return None
+        found[_key(eq[0])] = eq[1]
+    return found
+
+
+def _order_like(pred: str, gold: str) -> str:
+    """``y = 3, x = 2`` against ``x = 2, y = 3``: the same labels, so put the prediction's
+    assignments in the gold's order (each value keeps its label)."""
+    p_map, g_map = _assignments(pred), _assignments(gold)
+    if p_map is None or g_map is None or set(p_map) != set(g_map) or list(p_map) == list(g_map):
+        return pred
+    return ", ".join(f"{label} = {p_map[label]}" for label in g_map)
 
 
 def _decimal_comma(pred: str, gold: str) -> Outcome | None:

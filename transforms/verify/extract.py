@@ -24,7 +24,7 @@ METHODS = ("boxed", "fbox", "hashes", "answer_is", "code_output", "whole", "math
 
 _BOX = re.compile(r"\\(boxed|fbox)(?![a-zA-Z])\s*")
 _BOX_CONNECTOR = re.compile(
-    r"^(?:\s|[,;$]|\\quad|\\qquad|\\[,;:! ]|\\text\{\s*(?:and|or|,)?\s*\}|\band\b|\bor\b|\\[()\[\]])*$"
+    r"^(?:\s|[,;$]|\b[a-zA-Z]\s*=|\\quad|\\qquad|\\[,;:! ]|\\text\{\s*(?:and|or|,)?\s*\}|\band\b|\bor\b|\\[()\[\]])*$"
 )
 _HASHES = re.compile(r"####\s*([^\n]+)")
 _ANSWER_IS = re.compile(
@@ -136,7 +136,7 @@ def _find_answer_is(text: str) -> tuple[str, str] | None:
     if spans:
         return _joined_spans(tail, spans), "answer_is"
     end = _SENTENCE_END.search(tail)
-    return (tail[: end.start()] if end else tail), "answer_is"
+    return (tail[: end.start()] if end else tail).rstrip("!"), "answer_is"  # prose "!", not 5!
 
 
 def _joined_spans(text: str, spans: list[re.Match]) -> str:

@@ -21,7 +21,8 @@ _DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree(?![a-zA-Z])|\\circ(?
 _THOUSANDS_LATEX = re.compile(r"(\d)\s*(?:\{,\}|,\s*\\!)\s*(?=\d{3})")
 # Not right after "(" or "[" nor right before ")" or "]": "(12,102)" is a pair, not 12102.
 _THOUSANDS = re.compile(r"(?<![\d.,(\[])\d{1,3}(?:,\d{3})+(?![\d,)\]])(?:\.\d+)?(?![)\]])")
-_TRAILING_PUNCT = " \t\n.;,:!?"  # stripped with str.rstrip: a regex "[...]+$" is quadratic on long runs
+# Stripped with str.rstrip (a regex "[...]+$" is quadratic on long runs); not "!": 5! is a factorial.
+_TRAILING_PUNCT = " \t\n.;,:?"
 # MATH's _fix_fracs: \frac12 -> \frac{1}{2}, \frac\pi 2 -> \frac{\pi}{2} (one token per argument).
 _FRAC_SHORT = re.compile(r"\\frac\s*(\\[a-zA-Z]+|\w)\s*(\\[a-zA-Z]+|\w)")
 _FRAC_SHORT_ARG = re.compile(r"\\frac\s*\{([^{}]*)\}\s*(\d)")  # \frac{1}2
@@ -31,6 +32,7 @@ _LEADING_DOT = re.compile(r"(?<![\d\w}])\.(\d)")  # .5 -> 0.5 (MATH strip_string
 _PERCENT = re.compile(r"(?:\\%|%|\\percent\b|\bpercent\b)$")  # matched on the right-stripped tail
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})(:\d{2})?\s*(?:([ap])\.?\s*m\.?)?$", re.IGNORECASE)
 _PHANTOM = re.compile(r"\\phantom\s*(?:\{[^{}]*\}|\\[a-zA-Z]+|.)")  # invisible: spacing only
+_EMPTY_SET = re.compile(r"\\varnothing(?![a-zA-Z])|\\\{\s*\\\}|\\O(?![a-zA-Z])")
 _DOLLAR_WORDS = re.compile(r"\s*\b(?:dollars?|cents?|usd)\b\s*$", re.IGNORECASE)
 
 # Units MATH/GSM8K answers carry (the list follows MATH's strip_string removal of \text{ units} and
@@ -80,6 +82,7 @@ def normalize(answer: str, strip_units: bool = True, glued_units: bool = False) 
     s = _SIZING.sub("", s)
     s = _PHANTOM.sub("", s)
     s = _DEGREES.sub("", s)
+    s = _EMPTY_SET.sub(r"\\emptyset", s)
     s = s.replace("\\le ", "\\leq ").replace("\\ge ", "\\geq ").replace("\\ne ", "\\neq ")
     s = _collapse(s)
     s = s.rstrip(_TRAILING_PUNCT)
