@@ -38,6 +38,8 @@ _NOT_SCALAR = re.compile(r"[,;=<>\[\]]|\\(?:cup|cap|\{|begin|in|le|ge|leq|geq|ne
 _DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
 # Text answers (after \text{} was unwrapped): words only, compared without case ("East" = "east").
 _WORDS = re.compile(r"^[A-Za-z]{2,}(?: [A-Za-z]+)*$")
+_CHOICE_LETTER = re.compile(r"^\(?([A-E])\)?$")
+_CHOICE = re.compile(r"^\(([A-E])\)\s*(.*)$|^([A-E])$")
 _ASSIGNMENT_SEP = re.compile(r"\s*[,;]\s*|\s+and\s+")
 
 
@@ -69,6 +71,9 @@ class Comparer:
             return Outcome(True, "string")
         if not pred.strip():
             return Outcome(None, "no_answer")
+        choice = self._choice(pred, gold)
+        if choice is not None:
+            return choice
         if _WORDS.match(pred) and _WORDS.match(gold):
             return Outcome(_key(pred).lower() == _key(gold).lower(), "string", {"rule": "text"})
         if self.options.equation_rhs:
@@ -86,6 +91,18 @@ class Comparer:
         if (p_group is None) != (g_group is None):
             return self._group_vs_atom(p_group or g_group, p_group is not None, pred, gold)
         return self._compare_atoms(pred, gold)
+
+    def _choice(self, pred: str, gold: str) -> Outcome | None:
+        """Multiple choice: a gold letter ``B`` / ``(B)`` matches ``(B)`` or ``(B) 12``; a gold value
+        ``12`` matches the value after the letter in ``(B) 12`` (AMC answers). None: not a choice."""
+        g_letter = _CHOICE_LETTER.match(gold.replace(" ", ""))
+        p_choice = _CHOICE.match(pred)
+        if p_choice is None:
+            return None
+        letter, rest = p_choice.group(1) or p_choice.group(3), p_choice.group(2)
+        if g_letter is not None:
+            return Outcome(g_letter.group(1) == letter, "string", {"rule": "choice"})
+        return self.compare(rest, gold) if rest else None
 
     def _parse_group(self, text: str) -> Group | None:
         """``parse_group`` with each item normalized on its own: whole-answer rules (clock
