@@ -59,14 +59,27 @@ class _Engine:
             else:
                 comparer = Comparer(self.options, self._symbolic, start + self.options.timeout_s)
                 outcome = comparer.compare(p_norm.text, g_norm.text)
-                radians = _in_radians(gold) if self.options.degrees_as_radians else None
-                if outcome.equal is False and radians is not None and ("pi" in pred or "π" in pred):
-                    in_radians = comparer.compare(p_norm.text, radians)
-                    outcome = in_radians if in_radians.equal else outcome
+                if outcome.equal is False and self.options.degrees_as_radians:
+                    outcome = self._as_radians(comparer, pred, gold, p_norm.text, g_norm.text) or outcome
             self.cache.put(key, outcome)
         details = dict(outcome.details, cached=True) if cached else dict(outcome.details)
         return Verdict(equal=outcome.equal, method=outcome.method, pred_normalized=p_norm.text,
                        gold_normalized=g_norm.text, details=details)
+
+    @staticmethod
+    def _as_radians(comparer: Comparer, pred: str, gold: str, p_text: str, g_text: str) -> Outcome | None:
+        """An angle in degrees on one side, radians (with pi) on the other: compare in radians."""
+        if "pi" in pred or "π" in pred:
+            radians = _in_radians(gold)
+            if radians is not None:
+                outcome = comparer.compare(p_text, radians)
+                return outcome if outcome.equal else None
+        if "pi" in gold or "π" in gold:
+            radians = _in_radians(pred)
+            if radians is not None:
+                outcome = comparer.compare(radians, g_text)
+                return outcome if outcome.equal else None
+        return None
 
     def _symbolic(self, pred: str, gold: str, timeout_s: float) -> Outcome:
         """One symbolic comparison on a worker, cached per (pred, gold) atom pair."""
@@ -142,10 +155,10 @@ class _Engine:
 _DEGREES_GOLD = re.compile(r"^\s*\$?\s*([+-]?\d+(?:\.\d+)?)\s*(?:\^\s*\{?\s*\\circ\s*\}?|°|\\degree\b)\s*\$?\s*$")
 
 
-def _in_radians(gold: str) -> str | None:
-    """``30^\\circ`` -> ``\\frac{30\\pi}{180}``: a gold angle in degrees, as radians (MARIO_EVAL
-    accepts either); None when the gold is not one number of degrees."""
-    m = _DEGREES_GOLD.match(gold)
+def _in_radians(text: str) -> str | None:
+    """``30^\\circ`` -> ``\\frac{30\\pi}{180}``: an angle in degrees, as radians (MARIO_EVAL
+    accepts either); None when the text is not one number of degrees."""
+    m = _DEGREES_GOLD.match(text)
     return None if m is None else f"\\frac{{{m.group(1)}\\pi}}{{180}}"
 
 

@@ -71,6 +71,9 @@ class Comparer:
             return Outcome(True, "string")
         if not pred.strip():
             return Outcome(None, "no_answer")
+        based = _base_numbers(pred, gold)
+        if based is not None:
+            return based
         choice = self._choice(pred, gold)
         if choice is not None:
             return choice
@@ -228,6 +231,31 @@ def _drop_labels(pred: str, gold: str, function_labels: bool = True) -> tuple[st
     if g_eq and (is_label(g_eq[0]) or is_arithmetic(g_eq[0])):
         return pred, g_eq[1]
     return pred, gold
+
+
+_BASE_NUMBER = re.compile(r"^([0-9A-Za-z]{1,64})_\{?\(?(\d{1,2})\)?\}?$")
+
+
+def _base_value(text: str) -> int | None:
+    """``1011_2`` -> 11: a numeral with its base written as a subscript (bases 2 to 36)."""
+    m = _BASE_NUMBER.match(text.replace(" ", ""))
+    if m is None or not 2 <= int(m.group(2)) <= 36:
+        return None
+    try:
+        return int(m.group(1), int(m.group(2)))
+    except ValueError:  # a digit not allowed in that base
+        return None
+
+
+def _base_numbers(pred: str, gold: str) -> Outcome | None:
+    """A numeral in base b against a decimal integer: equal when the values are (MARIO_EVAL also
+    accepts the digits without the base, which the string layer already does)."""
+    for based, plain in ((gold, pred), (pred, gold)):
+        value = _base_value(based)
+        if value is not None and re.fullmatch(r"-?\d{1,80}", _key(plain)):
+            if int(_key(plain)) == value:
+                return Outcome(True, "numeric", {"rule": "base"})
+    return None
 
 
 def _assignments(text: str) -> dict[str, str] | None:

@@ -30,7 +30,12 @@ _SQRT_SHORT = re.compile(r"\\sqrt\s*(\w)")  # MATH: \sqrt2 -> \sqrt{2}
 _SINGLE_SCRIPT = re.compile(r"([\^_])\{(\w)\}")  # x^{2} -> x^2 (display form only)
 _LEADING_DOT = re.compile(r"(?<![\d\w}])\.(\d)")  # .5 -> 0.5 (MATH strip_string)
 _PERCENT = re.compile(r"(?:\\%|%|\\percent\b|\bpercent\b)$")  # matched on the right-stripped tail
-_TIME = re.compile(r"^(\d{1,2}):(\d{2})(:\d{2})?\s*(?:([ap])\.?\s*m\.?)?$", re.IGNORECASE)
+_TIME = re.compile(r"^(\d{1,2})(?::(\d{2})(:\d{2})?\s*(?:([ap])\.?\s*m\.?)?|\s*([ap])\.?\s*m\.?)$", re.IGNORECASE)
+_SCALE_WORDS = re.compile(r"(\d)\s*(thousand|million|billion|trillion)\b", re.IGNORECASE)
+_SCALE_EXPONENT = {"thousand": 3, "million": 6, "billion": 9, "trillion": 12}
+_SET_BUILDER = re.compile(r"^\\\{\s*[a-zA-Z]\s*(?:\||\\mid|:)\s*(.+?)\s*\\\}$")
+_PYTHON_POWER = re.compile(r"\*\*")
+_INFINITY = re.compile(r"\boo\b|\binf(?:inity)?\b|∞")
 _PHANTOM = re.compile(r"\\phantom\s*(?:\{[^{}]*\}|\\[a-zA-Z]+|.)")  # invisible: spacing only
 _EMPTY_SET = re.compile(r"\\varnothing(?![a-zA-Z])|\\\{\s*\\\}|\\O(?![a-zA-Z])")
 _DOLLAR_WORDS = re.compile(r"\s*\b(?:dollars?|cents?|usd)\b\s*$", re.IGNORECASE)
@@ -83,6 +88,9 @@ def normalize(answer: str, strip_units: bool = True, glued_units: bool = False) 
     s = _PHANTOM.sub("", s)
     s = _DEGREES.sub("", s)
     s = _EMPTY_SET.sub(r"\\emptyset", s)
+    s = _INFINITY.sub(r"\\infty", s)
+    s = _PYTHON_POWER.sub("^", s)  # x**3 (code-style answers) is x^3
+    s = _SCALE_WORDS.sub(lambda m: f"{m.group(1)}\\times10^{{{_SCALE_EXPONENT[m.group(2).lower()]}}}", s)
     s = s.replace("\\le ", "\\leq ").replace("\\ge ", "\\geq ").replace("\\ne ", "\\neq ")
     s = _collapse(s)
     s = s.rstrip(_TRAILING_PUNCT)
@@ -97,6 +105,9 @@ def normalize(answer: str, strip_units: bool = True, glued_units: bool = False) 
     s = _SINGLE_SCRIPT.sub(r"\1\2", s)
     s = _LEADING_DOT.sub(r"0.\1", s)
     s = _brace_set(s)
+    builder = _SET_BUILDER.match(s)
+    if builder is not None:
+        s = builder.group(1)  # {x | x > 2} is the condition x > 2 (MARIO_EVAL)
     s = _collapse(s.rstrip(_TRAILING_PUNCT)).lstrip("=").strip()
     return Normalized(text=s, key=s.replace(" ", ""))
 
@@ -114,16 +125,21 @@ def _collapse(s: str) -> str:
 
 
 def _time_24h(s: str) -> str:
-    """``08:34 P.M.`` -> ``20:34``, ``4:51:06 pm`` -> ``16:51:06`` (MARIO_EVAL compares clock
-    times in 24-hour form)."""
+    """``08:34 P.M.`` -> ``20:34``, ``4:51:06 pm`` -> ``16:51:06``, ``3 p.m.`` -> ``15:00``
+    (MARIO_EVAL compares clock times in 24-hour form)."""
     m = _TIME.match(s)
     if m is None:
         return s
-    hour, minute, half = int(m.group(1)), int(m.group(2)), (m.group(4) or "").lower()
+    hour, minute = int(m.group(1)), int(m.group(2) or 0)
+    half = (m.group(4) or m.group(5) or "").lower()
+    if m.group(2) is None and not half:
+        return s
     if half == "p" and hour < 12:
         hour += 12
     elif half == "a" and hour == 12:
         hour = 0
+    if minute == 0 and not m.group(3):
+        return str(hour)  # on the hour: "15:00" is "15", as MARIO_EVAL reads it
     return f"{hour:02d}:{minute:02d}{m.group(3) or ''}"
 
 

@@ -23,6 +23,7 @@ _PLAIN = re.compile(rf"^([+-]?){_DEC}(?:[eE][+-]?\d+)?$")
 _SCI_LATEX = re.compile(rf"^([+-]?{_DEC})(?:\\times|\\cdot|\*|×)10\^(?:\{{([+-]?\d+)\}}|([+-]?\d))$")
 _SLASH = re.compile(rf"^([+-]?{_DEC})/({_DEC})$")
 _FRAC = re.compile(rf"^([+-]?)\\frac\{{([+-]?{_DEC})\}}\{{([+-]?{_DEC})\}}$")
+_MIXED_SLASH = re.compile(r"^([+-]?)(\d{1,6})\s+(\d{1,6})/(\d{1,6})$")
 _MIXED = re.compile(r"^([+-]?)(\d+)\\frac\{(\d+)\}\{(\d+)\}$")
 
 
@@ -38,6 +39,12 @@ class Number:
 
 def parse_number(text: str) -> Number | None:
     """Parse a normalized answer that is a single number literal; None for anything else."""
+    spaced = _MIXED_SLASH.match(text.strip())
+    if spaced is not None:  # "7 3/4" is seven and three quarters (MARIO_EVAL), read before spaces go
+        sign = -1 if spaced.group(1) == "-" else 1
+        if int(spaced.group(4)) == 0:
+            return None
+        return Number(sign * (int(spaced.group(2)) + Fraction(int(spaced.group(3)), int(spaced.group(4)))), decimals=None)
     s = text.replace(" ", "")
     percent = s.endswith("%")
     if percent:
