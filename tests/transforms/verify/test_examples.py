@@ -1,4 +1,5 @@
-"""Regression suite: the 40 graded cases in ../shared/data/answer_equivalence/examples.jsonl.
+"""Regression suite: the 40 graded cases of public graders' test suites, copied into
+``data/answer_equivalence_examples.jsonl`` (origin and licenses in ``data/README.md``).
 
 Each row is judged under the convention of the grader whose test suite it comes from (the README's
 caveat: graders disagree). Rows are also run under the other presets; the only expected flip is
@@ -28,11 +29,11 @@ CONVENTION_FLIPS = {
 }
 
 
-def _rows(shared_data: Path) -> list[dict]:
-    path = shared_data / "answer_equivalence" / "examples.jsonl"
-    if not path.is_file():
-        pytest.skip(f"{path} is absent")
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+DATA = Path(__file__).resolve().parent / "data" / "answer_equivalence_examples.jsonl"
+
+
+def _rows() -> list[dict]:
+    return [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +46,8 @@ def _preset_of(options: VerifyOptions) -> str:
     return next(name for name, preset in PRESETS.items() if preset == options)
 
 
-def test_every_row_under_its_own_grader(shared_data, verifiers):
-    rows = _rows(shared_data)
+def test_every_row_under_its_own_grader(verifiers):
+    rows = _rows()
     assert len(rows) == 40
     wrong = []
     for row in rows:
@@ -58,10 +59,10 @@ def test_every_row_under_its_own_grader(shared_data, verifiers):
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
-def test_rows_under_each_preset(shared_data, verifiers, preset):
+def test_rows_under_each_preset(verifiers, preset):
     """Both list/approximation conventions are exercised on every row."""
     wrong = []
-    for row in _rows(shared_data):
+    for row in _rows():
         expected = CONVENTION_FLIPS.get((row["id"], preset), row["equal"])
         verdict = verifiers[preset].verify(row["pred"], row["gold"])
         if (verdict.equal is True) != expected:
