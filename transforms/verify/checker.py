@@ -15,6 +15,7 @@ from transforms.verify.normalize import normalize
 from transforms.verify.options import VerifyOptions
 from transforms.verify.pool import SymbolicPool, WorkerError
 
+_WEAK_EXTRACTION = ("math_span", "last_number")  # guesses from prose, not marked answers
 _MAX_FALLBACK_CHARS = 20_000  # math-verify reads whole solutions; beyond this it is runaway text
 
 VERSION = "2"  # bump whenever a rule change can change a verdict (it is stored with the data)
@@ -122,11 +123,14 @@ class _Engine:
             self.cache.put(key, outcome)
         return outcome
 
-    def fallback(self, verdict: Verdict, pred: str, gold: str, start: float) -> Verdict:
+    def fallback(self, verdict: Verdict, pred: str, gold: str, start: float, weak_extraction: bool = False) -> Verdict:
         """Give an undecided ``verdict`` to math-verify, with what is left of the check's time; only
-        its True is taken (it found an answer, or read a form, that the layers could not)."""
-        if (verdict.equal is not None or not self.options.math_verify_fallback or not self.options.symbolic
-                or verdict.method == "timeout"):
+        its True is taken (it found an answer, or read a form, that the layers could not). A False
+        resting on a guessed answer (``weak_extraction``: the last math span or number of prose)
+        gets the same second reading."""
+        if not self.options.math_verify_fallback or not self.options.symbolic or verdict.method == "timeout":
+            return verdict
+        if verdict.equal is True or (verdict.equal is False and not weak_extraction):
             return verdict
         outcome = self.math_verify(pred, gold, start + self.options.timeout_s - time.monotonic())
         if outcome.equal is not True:
@@ -195,7 +199,7 @@ class MathVerifier:
             verdict = Verdict(equal=None, method="no_answer")
         else:
             verdict = self._engine.check(answer, gold_answer(gold))
-        verdict = self._engine.fallback(verdict, prediction, gold, start)
+        verdict = self._engine.fallback(verdict, prediction, gold, start, method in _WEAK_EXTRACTION)
         return _with_extraction(verdict, answer, method, time.monotonic() - start)
 
     def check(self, pred: str, gold: str) -> Verdict:

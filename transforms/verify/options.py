@@ -70,9 +70,10 @@ class VerifyOptions:
     (``y``, ``f(x)``, ``g(t)``) compare by their right sides. Off: the left sides must match."""
 
     math_verify_fallback: bool = True
-    """When the layers above cannot decide (a side does not parse, a timeout, no answer found),
-    ask math-verify itself (``verify(parse(gold), parse(pred))`` on the raw texts, in the worker
-    pool). It can turn an undecided verdict into True, never overturn a decided one."""
+    """When the layers above cannot decide (a side does not parse, no answer found), or rejected an
+    answer that was only guessed from prose (the last math span or number), ask math-verify itself
+    (``verify(parse(gold), parse(pred))`` on the raw texts, in the worker pool). Only its True is
+    taken; a verdict from a marked answer (box, ``####``, "the answer is") is never overturned."""
 
     symbolic: bool = True
     """Run the symbolic layer (sympy in worker processes). False: string and numeric layers only,
