@@ -45,7 +45,27 @@ def parse_answer(text: str):
     if is_complex:
         imaginary = {s: sympy.I for s in getattr(expr, "free_symbols", ()) if s.name == "i"}
         expr = expr.xreplace(imaginary) if imaginary else expr
-    return expr
+    return _relations_as_union(expr)
+
+
+def _relations_as_union(expr):
+    """``x < -2 or x > 2`` (parsed as a set of relations in one variable) is the set where either
+    holds, so it can meet ``(-\\infty, -2) \\cup (2, \\infty)``; anything else is returned as is."""
+    import sympy
+
+    if not isinstance(expr, sympy.FiniteSet) or len(expr) < 2:
+        return expr
+    items = list(expr)
+    if not all(isinstance(item, sympy.core.relational.Relational) and not isinstance(item, (sympy.Eq, sympy.Ne))
+               for item in items):
+        return expr
+    symbols = set().union(*(item.free_symbols for item in items))
+    if len(symbols) != 1:
+        return expr
+    try:
+        return sympy.Union(*(item.as_set() for item in items))
+    except (NotImplementedError, TypeError, ValueError):  # not solvable as a univariate set
+        return expr
 
 
 def compare(pred: str, gold: str, options: dict) -> dict:

@@ -229,4 +229,9 @@ HAND = [
     ("multiple_choice", "\\text{(C)}", "The answer is (C).", True),
     ("set_union", "\\{1,2\\}", "\\{1\\} \\cup \\{2\\}", True),
     ("set_union", "\\{1,3\\}", "\\{1\\} \\cup \\{2\\}", False),
+    ("relation_union", "(-\\infty,-2)\\cup(2,\\infty)", "x < -2 \\text{ or } x > 2", True),
+    ("relation_union", "(-\\infty,-2)\\cup(2,\\infty)", "x < -2 \\text{ or } x > 3", False),
+    ("function_value", "f(2) = 3", "\\boxed{3}", True),
+    ("function_value", "3", "So $f(2) = 3$.", True),
+    ("function_value", "f(2) = 3", "\\boxed{4}", False),
 ]
