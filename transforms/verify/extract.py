@@ -168,18 +168,22 @@ def _find_code_output(text: str) -> tuple[str, str] | None:
 
 
 def _find_whole(text: str) -> tuple[str, str] | None:
-    """The whole text when it is short and has no prose, i.e. it already is an answer."""
+    """The whole text when it already is an answer: short, no sentences, and at most a couple of
+    words, either trailing a value (``10 apples``, ``8:34 p.m.``) or being the answer
+    (``Monday``, ``no solution``). Leading prose (``Solving gives $x = 3$``) is not an answer."""
     stripped = text.strip()
     if len(stripped) > _MAX_BARE_LEN or "\n\n" in stripped or _NOT_BARE.search(stripped):
         return None
     no_text = replace_command_groups(stripped, r"\\(?:text|textbf|mathrm|mbox)", keep_content=False)
-    no_commands = re.sub(r"\\[a-zA-Z]+", " ", _ENVIRONMENT.sub(" ", no_text))
+    no_commands = re.sub(r"\\[a-zA-Z]+", " ", _ENVIRONMENT.sub(" ", no_text)).strip()
     words = [w for w in re.findall(r"[A-Za-z]{2,}", no_commands) if w.lower() not in _BARE_WORDS]
-    only_words = re.fullmatch(r"[A-Za-z][A-Za-z ,'-]*", no_commands.strip()) is not None
-    leading_prose = bool(words) and not only_words and re.match(r"\s*[A-Za-z]{2,}", no_commands) is not None \
-        and re.match(r"\s*[A-Za-z]{2,}", no_commands).group(0).strip().lower() not in _BARE_WORDS
-    if _CODE_LIKE.search(no_commands) or len(words) > _MAX_PROSE_WORDS or leading_prose or _SENTENCE.search(stripped) or re.search(r"[.!?]\s+[A-Za-z]", no_commands):
+    if (len(words) > _MAX_PROSE_WORDS or _CODE_LIKE.search(no_commands) or _SENTENCE.search(stripped)
+            or re.search(r"[.!?]\s+[A-Za-z]", no_commands)):
         return None
+    only_words = re.fullmatch(r"[A-Za-z][A-Za-z ,'-]*", no_commands) is not None
+    first = re.match(r"[A-Za-z]{2,}", no_commands)
+    if words and not only_words and first is not None and first.group(0).lower() not in _BARE_WORDS:
+        return None  # prose before the math
     return stripped, "whole"
 
 
