@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import platform
 import random
 import re
@@ -29,7 +30,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from transforms.verify import MathVerifier, VerifyOptions  # noqa: E402
 from transforms.verify.normalize import normalize  # noqa: E402
 
-SHARED = REPO_ROOT.parent / "shared" / "data"
+SHARED = Path(os.environ.get("TREEMILL_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 CONVENTIONS = {
     "hendrycks-math": VerifyOptions.hendrycks_math(),
     "mario-eval": VerifyOptions.mario(),

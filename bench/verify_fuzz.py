@@ -25,7 +25,7 @@ from transforms.verify import MathVerifier, VerifyOptions, extract_answer, gold_
 from transforms.verify.fuzzing import latex, solution, text  # noqa: E402
 
 TIMEOUT_S = 1.0
-SLACK_S = 1.5
+SLACK_S = 1.5  # killing a stuck worker and a loaded machine's scheduling
 
 
 def fuzz_extraction(n: int) -> Counter:
@@ -53,10 +53,13 @@ def fuzz_verify(n: int) -> tuple[Counter, float]:
         @settings(max_examples=n, deadline=None, database=None, suppress_health_check=list(HealthCheck))
         @given(st.one_of(solution, latex, text), st.one_of(latex, solution))
         def run(pred, gold):
+            startup = verifier.worker_startup_s
             verdict = verifier.verify(pred, gold)
             assert verdict.equal in (True, False, None)
-            assert verdict.elapsed_s < TIMEOUT_S + SLACK_S, (pred, gold, verdict)
-            slowest[0] = max(slowest[0], verdict.elapsed_s)
+            # starting a replacement worker after a kill is not part of the budget (VerifyOptions.timeout_s)
+            spent = verdict.elapsed_s - (verifier.worker_startup_s - startup)
+            assert spent < TIMEOUT_S + SLACK_S, (pred, gold, verdict)
+            slowest[0] = max(slowest[0], spent)
             methods[verdict.method] += 1
 
         run()

@@ -209,6 +209,12 @@ class MathVerifier:
         return _with_extraction(verdict, pred, None, time.monotonic() - start)
 
     @property
+    def worker_startup_s(self) -> float:
+        """Seconds spent so far starting symbolic workers (outside every check's time budget)."""
+        pool = self._engine._pool
+        return pool.startup_s if pool is not None else 0.0
+
+    @property
     def cache(self) -> LruCache:
         """The verdict cache (for hit statistics)."""
         return self._engine.cache

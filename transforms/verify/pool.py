@@ -132,6 +132,7 @@ class SymbolicPool:
         self._ids = itertools.count()
         self.started = 0  # workers started over the pool's life
         self.killed = 0  # workers killed after a timeout or a crash
+        self.startup_s = 0.0  # seconds spent starting workers (not part of any check's budget)
 
     def call(self, pred: str, gold: str, options: dict, timeout_s: float, kind: str = "compare") -> dict:
         """Compare on a worker within ``timeout_s`` seconds of compute.
@@ -166,6 +167,7 @@ class SymbolicPool:
                     self._live += 1
                     break
                 self._cond.wait()
+        began = time.monotonic()
         try:
             worker = _Worker(self.memory_mb)  # outside the lock: starting takes about a second
         except BaseException:
@@ -175,6 +177,7 @@ class SymbolicPool:
             raise
         with self._cond:
             self.started += 1
+            self.startup_s += time.monotonic() - began
         return worker
 
     def _release(self, worker: _Worker) -> None:
