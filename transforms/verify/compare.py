@@ -77,8 +77,8 @@ class Comparer:
         choice = self._choice(pred, gold)
         if choice is not None:
             return choice
-        if _WORDS.match(pred) and _WORDS.match(gold):
-            return Outcome(_key(pred).lower() == _key(gold).lower(), "string", {"rule": "text"})
+        if _WORDS.match(pred) and _WORDS.match(gold) and _key(pred).lower() == _key(gold).lower():
+            return Outcome(True, "string", {"rule": "text"})  # "East" = "east"; "ab" vs "ba" is for sympy
         if self.options.equation_rhs:
             pred = _order_like(pred, gold)
             pred, gold = _drop_labels(pred, gold, self.options.function_labels)
@@ -140,6 +140,10 @@ class Comparer:
         p_num, g_num = parse_number(pred), parse_number(gold)
         if p_num is not None and g_num is not None:
             return Outcome(numbers_equal(p_num, g_num, self.options), "numeric")
+        p_kind = "number" if p_num is not None else _kind(pred)
+        g_kind = "number" if g_num is not None else _kind(gold)
+        if p_kind is not None and g_kind is not None and p_kind != g_kind:
+            return Outcome(False, "structure", {"kinds": [p_kind, g_kind]})
         return self._symbolic(pred, gold)
 
     def _compare_groups(self, p: Group, g: Group, pred: str, gold: str) -> Outcome:
@@ -209,6 +213,26 @@ class Comparer:
         return self.symbolic(pred, gold, left)
 
 
+_MATRIX = re.compile(r"\\begin\{(?:[pbBvV]?matrix|array|smallmatrix)\}")
+_INTERVAL = re.compile(r"^(?:\[[^,\[\]()]+,[^,\[\]()]+\)|\([^,\[\]()]+,[^,\[\]()]+\]|[\[(][^,]*\\infty[^,]*,[^,]+[\])]|[\[(][^,]+,[^,]*\\infty[^,]*[\])])$")
+_SET_OPERATOR = re.compile(r"\\(?:cup|cap|setminus)(?![a-zA-Z])")
+
+
+def _kind(text: str) -> str | None:
+    """A kind no answer of another kind can equal: a matrix or vector, an interval or union of
+    sets, an equation (labels were already dropped), or words (``Wednesday``); None when unsure (``\\sqrt{2}``, ``2\\pi``, ``x - x + 3``: sympy decides).
+    Cheap refutations (a number is never a matrix) keep wrong answers out of the worker pool."""
+    if _MATRIX.search(text):
+        return "matrix"
+    if _SET_OPERATOR.search(text) or _INTERVAL.match(text):
+        return "set"
+    if split_equation(text) is not None:
+        return "equation"
+    if _WORDS.match(text) and len(_key(text)) >= 3:
+        return "text"
+    return None
+
+
 def _key(text: str) -> str:
     """Whitespace-free form used for string equality."""
     return text.replace(" ", "")
@@ -248,13 +272,13 @@ def _base_value(text: str) -> int | None:
 
 
 def _base_numbers(pred: str, gold: str) -> Outcome | None:
-    """A numeral in base b against a decimal integer: equal when the values are (MARIO_EVAL also
-    accepts the digits without the base, which the string layer already does)."""
+    """A numeral in base b against a decimal integer: equal when the values are, or when the
+    integer is the numeral's digits without the base (MARIO_EVAL accepts ``1011`` for ``1011_2``)."""
     for based, plain in ((gold, pred), (pred, gold)):
         value = _base_value(based)
         if value is not None and re.fullmatch(r"-?\d{1,80}", _key(plain)):
-            if int(_key(plain)) == value:
-                return Outcome(True, "numeric", {"rule": "base"})
+            digits = _key(based).split("_")[0]
+            return Outcome(int(_key(plain)) == value or _key(plain) == digits, "numeric", {"rule": "base"})
     return None
 
 

@@ -79,11 +79,12 @@ def extract_answer(text: str | None) -> tuple[str | None, str | None]:
 def gold_answer(gold: str) -> str:
     """The answer inside a gold string, which may be a bare answer or a reference solution.
 
-    A box or ``#### x`` marks the answer of a solution (MATH, GSM8K); a bare answer is itself
+    A box, ``#### x``, an answer tag or "The answer is" marks the answer of a solution (MATH,
+    GSM8K); a bare answer is itself
     (``1,000``, ``x = 2``, ``\\text{Monday}``); a longer text goes through ``extract_answer``, and
     what nothing finds is compared as written.
     """
-    for finder in (_find_boxed, _find_hashes):
+    for finder in (_find_boxed, _find_hashes, _find_answer_tag, _find_answer_is):
         found = finder(gold)
         if found is not None and found[0].strip():
             return _tidy(found[0])

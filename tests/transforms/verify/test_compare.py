@@ -71,9 +71,23 @@ def test_equation_rhs_rule_can_be_disabled():
 
 
 def test_non_label_equation_is_not_its_rhs():
-    """``2x+4y-3=0`` is not the answer ``0``."""
+    """``2x+4y-3=0`` is not the answer ``0``: an equation (no label to drop) is never a number,
+    decided without sympy."""
     fake = FakeSymbolic()
-    assert compare("2x+4y-3=0", "0", fake).equal is None  # left to sympy, not claimed equal here
+    outcome = compare("2x+4y-3=0", "0", fake)
+    assert outcome.equal is False and outcome.method == "structure"
+    assert not fake.calls
+
+
+def test_kinds_refute_without_sympy():
+    """A number is never a matrix, an interval or a word; two intervals go to sympy."""
+    fake = FakeSymbolic()
+    assert compare("\\begin{pmatrix}1\\\\2\\end{pmatrix}", "3", fake).equal is False
+    assert compare("[4,\\infty)", "2838", fake).equal is False
+    assert compare("(1,2) \\cup (3,4)", "7", fake).equal is False
+    assert compare("Wednesday", "1", fake).equal is False
+    assert not fake.calls
+    compare("[4,\\infty)", "(4, \\infty)", fake)
     assert fake.calls
 
 
