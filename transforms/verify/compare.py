@@ -144,6 +144,8 @@ class Comparer:
         g_kind = "number" if g_num is not None else _kind(gold)
         if p_kind is not None and g_kind is not None and p_kind != g_kind:
             return Outcome(False, "structure", {"kinds": [p_kind, g_kind]})
+        if (p_kind == "number" and _has_variable(gold)) or (g_kind == "number" and _has_variable(pred)):
+            return Outcome(False, "structure", {"kinds": ["number", "expression in a variable"]})
         return self._symbolic(pred, gold)
 
     def _compare_groups(self, p: Group, g: Group, pred: str, gold: str) -> Outcome:
@@ -231,6 +233,20 @@ def _kind(text: str) -> str | None:
     if _WORDS.match(text) and len(_key(text)) >= 3:
         return "text"
     return None
+
+
+_COMMAND_OR_TEXT = re.compile(r"\\(?:text|mathrm|operatorname|mbox)\s*\{[^{}]*\}|\\[a-zA-Z]+|\\.")
+_RELATION = re.compile(r"[<>]|\\(?:[lg]eq?|[lg]t|neq?|approx|sim|in)(?![a-zA-Z])")
+_VARIABLE = re.compile(r"(?<![A-Za-z])(?![ei](?![A-Za-z]))[A-Za-z](?![A-Za-z])")
+
+
+def _has_variable(text: str) -> bool:
+    """A free single-letter variable outside commands (``3x(3x+1)``, ``10m``); ``e`` and ``i``
+    are constants, and relations are left alone (``x > 2`` is a set, not an expression). Such an
+    expression is not a number: answers are not written as ``x - x + 3``."""
+    if _RELATION.search(text) or "_" in text:
+        return False
+    return _VARIABLE.search(_COMMAND_OR_TEXT.sub(" ", text)) is not None
 
 
 def _key(text: str) -> str:

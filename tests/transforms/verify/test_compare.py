@@ -86,7 +86,12 @@ def test_kinds_refute_without_sympy():
     assert compare("[4,\\infty)", "2838", fake).equal is False
     assert compare("(1,2) \\cup (3,4)", "7", fake).equal is False
     assert compare("Wednesday", "1", fake).equal is False
+    assert compare("3x(3x+1)", "2", fake).equal is False  # an expression in x is not a number
+    assert compare("10m", "10", fake).equal is False
     assert not fake.calls
+    compare("x > 2", "(2, \\infty)", fake)  # a relation is a set: sympy decides
+    compare("2e", "5.436", fake)  # e is a constant
+    assert len(fake.calls) == 2
     compare("[4,\\infty)", "(4, \\infty)", fake)
     assert fake.calls
 
