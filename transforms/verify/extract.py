@@ -65,6 +65,7 @@ def extract_answer(text: str | None) -> tuple[str | None, str | None]:
     """
     if not text or not text.strip():
         return None, None
+    text = text.replace("−", "-")  # a Unicode minus would hide the sign from the number finder
     reasoning_end = text.rfind("</think>")
     if reasoning_end >= 0 and text[reasoning_end + 8 :].strip():
         text = text[reasoning_end + 8 :]  # the answer follows the reasoning block (R1-style models)
@@ -182,9 +183,10 @@ def _find_whole(text: str) -> tuple[str, str] | None:
             or re.search(r"[.!?]\s+[A-Za-z]", no_commands)):
         return None
     only_words = re.fullmatch(r"[A-Za-z][A-Za-z ,'-]*", no_commands) is not None
-    first = re.match(r"[A-Za-z]{2,}", no_commands)
-    if words and not only_words and first is not None and first.group(0).lower() not in _BARE_WORDS:
-        return None  # prose before the math
+    first = re.match(r"([A-Za-z]+)'?[a-z]*(\s+[A-Za-z]{2,})?", no_commands)
+    if (words and not only_words and first is not None and first.group(1).lower() not in _BARE_WORDS
+            and (len(first.group(1)) > 1 or first.group(2))):
+        return None  # prose before the math: "Solving gives $x = 3$", "I think it's 6"
     return stripped, "whole"
 
 

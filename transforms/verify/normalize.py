@@ -38,6 +38,11 @@ _PYTHON_POWER = re.compile(r"\*\*")
 _INFINITY = re.compile(r"\boo\b|\binf(?:inity)?\b|∞")
 _PHANTOM = re.compile(r"\\phantom\s*(?:\{[^{}]*\}|\\[a-zA-Z]+|.)")  # invisible: spacing only
 _EMPTY_SET = re.compile(r"\\varnothing(?![a-zA-Z])|\\\{\s*\\\}|\\O(?![a-zA-Z])")
+# Unicode a model may print instead of LaTeX (padded with spaces where a command needs them).
+_UNICODE_MATH = str.maketrans({"−": "-", "–": "-", "×": " \\times ", "·": " \\cdot ", "÷": " \\div ",
+                               "√": "\\sqrt", "π": "\\pi ", "∞": "\\infty ", "≤": " \\leq ", "≥": " \\geq ",
+                               "≠": " \\neq ", "²": "^2", "³": "^3", "∪": " \\cup ", "∩": " \\cap ", "∈": " \\in "})
+_SEGMENT = re.compile(r"\\overline\s*\{\s*([A-Za-z]{1,3})\s*\}")
 _DOLLAR_WORDS = re.compile(r"\s*\b(?:dollars?|cents?|usd)\b\s*$", re.IGNORECASE)
 
 # Units MATH/GSM8K answers carry (the list follows MATH's strip_string removal of \text{ units} and
@@ -77,10 +82,11 @@ def normalize(answer: str, strip_units: bool = True, glued_units: bool = False) 
     Order matters: ``\\text{P.M.}`` is unwrapped before times are read, thousands separators are
     removed before anything splits on commas, units go before trailing punctuation.
     """
-    s = answer.strip()
+    s = answer.strip().translate(_UNICODE_MATH)
     s = _strip_math_delimiters(s)
     s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("\\displaystyle", " ")
     s = replace_command_groups(s, _TEXT_COMMANDS)
+    s = _SEGMENT.sub(r"\1", s)  # \overline{AB} is the segment AB; \overline{3} (a repetend) stays
     s = _SPACING.sub(lambda m: m.group(0) if m.group(0) == "\\!" else " ", s)
     s = _THOUSANDS_LATEX.sub(r"\1", s)
     s = s.replace("\\!", "")

@@ -23,6 +23,7 @@ _PLAIN = re.compile(rf"^([+-]?){_DEC}(?:[eE][+-]?\d+)?$")
 _SCI_LATEX = re.compile(rf"^([+-]?{_DEC})(?:\\times|\\cdot|\*|×)10\^(?:\{{([+-]?\d+)\}}|([+-]?\d))$")
 _SLASH = re.compile(rf"^([+-]?{_DEC})/({_DEC})$")
 _FRAC = re.compile(rf"^([+-]?)\\frac\{{([+-]?{_DEC})\}}\{{([+-]?{_DEC})\}}$")
+_REPEATING = re.compile(r"^([+-]?)(\d{0,60})\.(\d{0,60})\\overline\{(\d{1,60})\}$")
 _MIXED_SLASH = re.compile(r"^([+-]?)(\d{1,6})\s+(\d{1,6})/(\d{1,6})$")
 _MIXED = re.compile(r"^([+-]?)(\d+)\\frac\{(\d+)\}\{(\d+)\}$")
 
@@ -74,6 +75,13 @@ def _parse_literal(s: str) -> tuple[Fraction, int | None] | None:
         if num is None or den is None or den[0] == 0:
             return None
         return sign * num[0] / den[0], None
+    m = _REPEATING.match(s)
+    if m is not None:  # 0.1\overline{6} = 1/6: the repetend's digits over 9...9
+        sign = -1 if m.group(1) == "-" else 1
+        whole, fixed, repetend = m.group(2) or "0", m.group(3), m.group(4)
+        value = int(whole) + Fraction(int(fixed or "0"), 10 ** len(fixed))
+        value += Fraction(int(repetend), 10 ** len(fixed) * (10 ** len(repetend) - 1))
+        return sign * value, None
     m = _MIXED.match(s)
     if m is not None:  # MATH answers write mixed numbers as 2\frac{1}{2} = 5/2
         sign = -1 if m.group(1) == "-" else 1

@@ -77,3 +77,14 @@ def test_inexact_approximation_rule():
     assert not _eq("0.334", "1/3")
     assert not _eq("0.333", "1/3", approx_digits=4)
     assert _eq("0.3333", "1/3", approx_digits=4)
+
+
+def test_repeating_decimals_are_exact():
+    assert parse_number("0.\\overline{3}").value == Fraction(1, 3)
+    assert parse_number("0.1\\overline{6}").value == Fraction(1, 6)
+    assert parse_number("-2.\\overline{09}").value == Fraction(-23, 11)
+
+
+def test_spaced_mixed_number():
+    assert parse_number("7 3/4").value == Fraction(31, 4)
+    assert parse_number("-1 1/2").value == Fraction(-3, 2)
