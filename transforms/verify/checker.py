@@ -128,8 +128,9 @@ class _Engine:
         its True is taken (it found an answer, or read a form, that the layers could not). A False
         resting on a guessed answer (``weak_extraction``: the last math span or number of prose)
         gets the same second reading."""
-        if not self.options.math_verify_fallback or not self.options.symbolic or verdict.method == "timeout":
-            return verdict
+        if (not self.options.math_verify_fallback or not self.options.symbolic
+                or verdict.method in ("timeout", "no_answer")):
+            return verdict  # out of time, or no math and no number anywhere: nothing more to read
         if verdict.equal is True or (verdict.equal is False and not weak_extraction):
             return verdict
         outcome = self.math_verify(pred, gold, start + self.options.timeout_s - time.monotonic())

@@ -70,7 +70,7 @@ class VerifyOptions:
     (``y``, ``f(x)``, ``g(t)``) compare by their right sides. Off: the left sides must match."""
 
     math_verify_fallback: bool = True
-    """When the layers above cannot decide (a side does not parse, no answer found), or rejected an
+    """When the layers above cannot decide (a side does not parse), or rejected an
     answer that was only guessed from prose (the last math span or number), ask math-verify itself
     (``verify(parse(gold), parse(pred))`` on the raw texts, in the worker pool). Only its True is
     taken; a verdict from a marked answer (box, ``####``, "the answer is") is never overturned."""
