@@ -19,6 +19,11 @@ class VerifyOptions:
     """Parenthesised tuples such as ``(1, 2)`` compare position by position (math-verify, MATH).
     False compares their items as a multiset."""
 
+    tuple_as_set: bool = True
+    """A parenthesised list may stand for a set of answers: ``(1, 3)`` vs ``\\{1, 3\\}`` or ``1, 3``
+    is equal (math-verify). The gold's kind sets the order: against the gold point ``(2, 3)``,
+    ``3, 2`` is still wrong. False: a tuple never equals a set or a bare list (MARIO_EVAL)."""
+
     unordered_lists: bool = True
     """Bare lists (``1, 2, 3``, ``1 and 2``) and several boxed answers compare as multisets
     (MARIO_EVAL, math-verify's FiniteSet). False compares them in order (hendrycks MATH ``is_equiv``).
@@ -110,13 +115,14 @@ class VerifyOptions:
     @classmethod
     def hendrycks_math(cls, **overrides) -> "VerifyOptions":
         """hendrycks MATH ``is_equiv``: ordered lists, no approximations, ``\\%`` is just dropped."""
-        base = cls(unordered_lists=False, decimal_approx="off", percent_as_fraction=False, degrees_as_radians=False)
+        base = cls(unordered_lists=False, decimal_approx="off", percent_as_fraction=False, degrees_as_radians=False,
+                   tuple_as_set=False)
         return replace(base, **overrides)
 
     @classmethod
     def mario(cls, **overrides) -> "VerifyOptions":
         """MARIO_EVAL ``is_equiv``: unordered lists, decimal approximations and percent-as-fraction."""
-        base = cls(unordered_lists=True, decimal_approx="any", percent_as_fraction=True)
+        base = cls(unordered_lists=True, decimal_approx="any", percent_as_fraction=True, tuple_as_set=False)
         return replace(base, **overrides)
 
     @classmethod

@@ -180,6 +180,7 @@ def test_options_change_the_verdicts_they_name():
         ({"decimal_approx": "inexact"}, "1.732", "\\sqrt{3}"),
         ({"percent_as_fraction": True}, "0.1", "10\\%"),
         ({"unordered_lists": True}, "2, 1", "1, 2"),
+        ({"tuple_as_set": True}, "(3, 1)", "\\{1, 3\\}"),
     ]
     for option, pred, gold in cases:
         name, on = next(iter(option.items()))

@@ -125,8 +125,13 @@ def test_list_against_scalar_uses_set_semantics():
     assert compare("(1, 2)", "3").equal is False
 
 
-def test_tuple_is_not_a_bare_list():
-    assert compare("1, 2", "(1, 2)").equal is False
+def test_tuple_as_set_follows_the_gold_kind():
+    """A set of answers written in parentheses counts; a gold point keeps its order."""
+    assert compare("(3, 1)", "\\{1, 3\\}").equal is True
+    assert compare("(1, 3)", "1, 3").equal is True
+    assert compare("1, 3", "(1, 3)").equal is True
+    assert compare("3, 2", "(2, 3)").equal is False
+    assert compare("1, 2", "(1, 2)", tuple_as_set=False).equal is False
 
 
 def test_solutions_as_assignments():
