@@ -89,6 +89,10 @@ class Comparer:
             decimal = _decimal_comma(pred, gold)
             if decimal is not None:
                 return decimal
+        if p_group is None and g_group is not None and "." in pred:
+            decimal = _decimal_comma(gold, pred)  # gold "1,22", pred "1.22": the same decimal, either way
+            if decimal is not None and decimal.equal:
+                return decimal
         if p_group is not None and g_group is not None:
             return self._compare_groups(p_group, g_group, pred, gold)
         if (p_group is None) != (g_group is None):
