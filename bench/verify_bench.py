@@ -1,7 +1,7 @@
 """Verifier benchmark: treemill's MathVerifier vs math-verify, side by side in one run.
 
-Measures checks/second on GSM8K-style numeric answers and MATH-style LaTeX answers (gold against
-itself and against perturbed forms, equal and unequal), the accuracy of both against the labels
+Measures checks/second on GSM8K-style numeric answers, MATH-style LaTeX answers (gold against
+itself and against perturbed forms, equal and unequal) and whole reference solutions, the accuracy of both against the labels
 those perturbations carry by construction, and agreement of both with
 ``../shared/data/answer_equivalence/examples.jsonl`` by source.
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import platform
 import random
 import re
@@ -29,7 +30,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from transforms.verify import MathVerifier, VerifyOptions  # noqa: E402
 from transforms.verify.normalize import normalize  # noqa: E402
 
-SHARED = REPO_ROOT.parent / "shared" / "data"
+SHARED = Path(os.environ.get("TREEMILL_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 CONVENTIONS = {
     "hendrycks-math": VerifyOptions.hendrycks_math(),
     "mario-eval": VerifyOptions.mario(),
@@ -72,6 +73,25 @@ def math_pairs(n: int, rng: random.Random) -> list[tuple[str, str, bool]]:
             (f"So we get $\\boxed{{{gold.replace(chr(92) + 'frac', chr(92) + 'dfrac')}}}$", gold, True),
             (f"\\boxed{{{other}}}", gold, False),
         ]
+    return pairs
+
+
+def solution_pairs(n: int, rng: random.Random) -> list[tuple[str, str, bool]]:
+    """(whole solution, gold, expected): real reference solutions of MATH and GSM8K train against
+    their own answers (equal) and against another problem's answer (not equal)."""
+    math_rows = [json.loads(line) for line in (SHARED / "math" / "train.jsonl").open()]
+    raw = [json.loads(line) for line in (SHARED / "gsm8k" / "train.jsonl").open()]
+    normalized = [json.loads(line) for line in (SHARED / "gsm8k" / "train_normalized.jsonl").open()]
+    pairs = []
+    for row in rng.sample(math_rows, n):
+        other = rng.choice(math_rows)
+        while normalize(other["answer"]).key == normalize(row["answer"]).key:
+            other = rng.choice(math_rows)
+        pairs += [(row["solution"], row["answer"], True), (row["solution"], other["answer"], False)]
+    for index in rng.sample(range(len(raw)), n):
+        gold = normalized[index]["answer"]
+        wrong = str(int(float(gold)) + 1) if float(gold).is_integer() else f"{float(gold) + 1:g}"
+        pairs += [(raw[index]["answer"], gold, True), (raw[index]["answer"], wrong, False)]
     return pairs
 
 
@@ -154,18 +174,50 @@ def examples_agreement() -> dict[str, dict[str, str]]:
     return table
 
 
+GRADED = REPO_ROOT / "tests" / "transforms" / "verify" / "data" / "graded_pairs.jsonl"
+
+
+def graded_agreement() -> dict[str, dict[str, str]]:
+    """Agreement with the project's graded pairs (tests/.../graded_pairs.jsonl), by origin: ours
+    under each row's convention, math-verify with its defaults (gold in ``$...$`` when it has no
+    delimiters, as NeMo-Skills calls it). A None verdict counts as not equal."""
+    from math_verify import parse, verify
+
+    from transforms.verify.options import CONVENTIONS
+
+    rows = [json.loads(line) for line in GRADED.open()]
+    verifiers = {name: MathVerifier(VerifyOptions.convention(name)) for name in CONVENTIONS}
+    tallies: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in rows:
+        expected = row["equal"] is True
+        ours = verifiers[row["convention"]].verify(row["pred"], row["gold"]).equal is True
+        gold = row["gold"] if re.search(r"\$|\\\(|\\\[|\\boxed", row["gold"]) else f"${row['gold']}$"
+        theirs = bool(verify(parse(gold), parse(row["pred"])))
+        origin = "hand-written" if row["source"] == "hand" else "from MATH/GSM8K train"
+        for key in (origin, "all"):
+            tallies[key]["n"] += 1
+            tallies[key]["ours"] += ours == expected
+            tallies[key]["math-verify"] += theirs == expected
+    for verifier in verifiers.values():
+        verifier.close()
+    return {k: {m: f"{t[m]}/{t['n']} ({t[m] / t['n']:.1%})" for m in ("ours", "math-verify")} for k, t in tallies.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run every measurement and print a report (``--markdown`` for the docs tables)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--gsm8k", type=int, default=1500, help="GSM8K golds sampled (7 pairs each)")
     parser.add_argument("--math", type=int, default=750, help="MATH golds sampled (4 pairs each)")
+    parser.add_argument("--solutions", type=int, default=250,
+                        help="MATH and GSM8K rows each sampled for whole solutions (2 pairs each)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args(argv)
     logging.disable(logging.WARNING)  # math-verify logs a warning per unparsable string
     rng = random.Random(args.seed)
     rows = []
-    sets = (("GSM8K numeric", gsm8k_pairs(args.gsm8k, rng), False), ("MATH LaTeX", math_pairs(args.math, rng), True))
+    sets = (("GSM8K numeric", gsm8k_pairs(args.gsm8k, rng), False), ("MATH LaTeX", math_pairs(args.math, rng), True),
+            ("whole solutions (MATH + GSM8K)", solution_pairs(args.solutions, rng), True))
     for name, pairs, latex_gold in sets:
         our_s, ours, methods, mv_s, theirs = time_side_by_side(pairs, VerifyOptions(cache_size=0), latex_gold)
         cached_s = time_cached(pairs)
@@ -179,6 +231,11 @@ def main(argv: list[str] | None = None) -> int:
         })
     agreement = examples_agreement()
     _report(rows, agreement, args.markdown)
+    print()
+    print("| graded pairs (tests/transforms/verify/data) | treemill | math-verify |")
+    print("| --- | ---: | ---: |")
+    for origin, cells in graded_agreement().items():
+        print(f"| {origin} | {cells['ours']} | {cells['math-verify']} |")
     return 0
 
 

@@ -48,7 +48,10 @@ def _answer(request: dict) -> dict:
 
     _limit_cpu(request.get("timeout_s"))
     try:
-        result = symbolic.compare(request["pred"], request["gold"], request.get("options", {}))
+        if request.get("kind") == "math_verify":
+            result = symbolic.math_verify_compare(request["pred"], request["gold"])
+        else:
+            result = symbolic.compare(request["pred"], request["gold"], request.get("options", {}))
     except MemoryError:
         result = {"equal": None, "rule": "memory"}
     except RecursionError:

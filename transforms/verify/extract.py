@@ -6,6 +6,7 @@ Methods, strongest first (the first that finds something wins):
   boxes separated only by ``and``/commas/``\\quad`` form one multi-answer, as math-verify reads
   ``\\boxed{(98, 2)} \\text{ and } \\boxed{(99, 503)}``.
 * ``hashes``: ``#### 42`` (GSM8K reference format).
+* ``answer_tag``: the last ``<answer>...</answer>`` (R1-style prompts), read again by these rules.
 * ``answer_is``: "The answer is ...", "Final Answer: ..." (Minerva / lm-eval "answer is" prompts).
 * ``code_output``: the last line printed in the last `````output`` block (ToRA / NuminaMath-TIR
   code steps).
@@ -20,11 +21,11 @@ import re
 
 from transforms.verify.latex import brace_pairs, replace_command_groups
 
-METHODS = ("boxed", "fbox", "hashes", "answer_is", "code_output", "whole", "math_span", "last_number")
+METHODS = ("boxed", "fbox", "hashes", "answer_tag", "answer_is", "code_output", "whole", "math_span", "last_number")
 
 _BOX = re.compile(r"\\(boxed|fbox)(?![a-zA-Z])\s*")
 _BOX_CONNECTOR = re.compile(
-    r"^(?:\s|[,;$]|\\quad|\\qquad|\\[,;:! ]|\\text\{\s*(?:and|or|,)?\s*\}|\band\b|\bor\b|\\[()\[\]])*$"
+    r"^(?:\s|[,;$]|\b[a-zA-Z]\s*=|\\quad|\\qquad|\\[,;:! ]|\\text\{\s*(?:and|or|,)?\s*\}|\band\b|\bor\b|\\[()\[\]])*$"
 )
 _HASHES = re.compile(r"####\s*([^\n]+)")
 _ANSWER_IS = re.compile(
@@ -40,11 +41,19 @@ _MATH_SPAN = re.compile(
 _NUMBER = re.compile(
     r"(?<![A-Za-z\d.])(?:(?<![\w)])-)?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:/\d+)?|\.\d+)"
 )
-_SENTENCE_END = re.compile(r"(?<!\d)\.\s+(?=[A-Z])|\.\s*$")
+_SENTENCE_END = re.compile(r"\.\s+(?=[A-Z])|\.\s*$")  # "5. I hope": a decimal point has no space after it
+# Where an answer phrase turns into an explanation: "5 (since 2+3=5)", "5, because ...".
+_ASIDE = re.compile(r"\s+\((?=(?:since|because|as|from|which|the|this|we|i\.e|e\.g)\b)|,?\s+(?:since|because|as)\s+", re.IGNORECASE)
+_ANSWER_TAG = re.compile(r"<answer>(.{0,2000}?)</answer>", re.DOTALL | re.IGNORECASE)
 # Words a bare answer may contain besides LaTeX commands: connectors, functions, time markers.
 _BARE_WORDS = {"and", "or", "sin", "cos", "tan", "sec", "csc", "cot", "log", "ln", "exp", "sqrt",
                "frac", "pi", "inf", "infty", "mod", "pmod", "p.m", "a.m"}
 _MAX_BARE_LEN = 160
+_MAX_BARE_GOLD_LEN = 400
+_CODE_LIKE = re.compile(r"[A-Za-z]\d+[A-Za-z]")  # "AZYUK2A" is a code, not "10m" or "2x"
+_MAX_PROSE_WORDS = 2  # "10 apples", "Monday", "east": a few words can be the answer itself
+_SENTENCE = re.compile(r"[a-z]{2,}[.!?:]\s+[A-Z]|\b(?:is|are|so|thus|therefore|we|the)\s+[a-z]", re.IGNORECASE)
+_ENVIRONMENT = re.compile(r"\\(?:begin|end)\s*\{[^{}]*\}(?:\{[^{}]*\})?")
 _NOT_BARE = re.compile(r"#|```|\\boxed|\\fbox")  # markers a finder above would have used
 
 
@@ -56,7 +65,11 @@ def extract_answer(text: str | None) -> tuple[str | None, str | None]:
     """
     if not text or not text.strip():
         return None, None
-    for finder in (_find_boxed, _find_hashes, _find_answer_is, _find_code_output, _find_whole,
+    text = text.replace("−", "-")  # a Unicode minus would hide the sign from the number finder
+    reasoning_end = text.rfind("</think>")
+    if reasoning_end >= 0 and text[reasoning_end + 8 :].strip():
+        text = text[reasoning_end + 8 :]  # the answer follows the reasoning block (R1-style models)
+    for finder in (_find_boxed, _find_hashes, _find_answer_tag, _find_answer_is, _find_code_output, _find_whole,
                    _find_math_span, _find_last_number):
         found = finder(text)
         if found is not None and found[0].strip():
@@ -65,11 +78,22 @@ def extract_answer(text: str | None) -> tuple[str | None, str | None]:
 
 
 def gold_answer(gold: str) -> str:
-    """The answer inside a gold string: its last box when it has one, else the string itself."""
-    found = _find_boxed(gold)
-    if found is not None and found[0].strip():
-        return _tidy(found[0])
-    return gold.strip()
+    """The answer inside a gold string, which may be a bare answer or a reference solution.
+
+    A box, ``#### x``, an answer tag or "The answer is" marks the answer of a solution (MATH,
+    GSM8K); a bare answer is itself
+    (``1,000``, ``x = 2``, ``\\text{Monday}``); a longer text goes through ``extract_answer``, and
+    what nothing finds is compared as written.
+    """
+    for finder in (_find_boxed, _find_hashes, _find_answer_tag, _find_answer_is):
+        found = finder(gold)
+        if found is not None and found[0].strip():
+            return _tidy(found[0])
+    stripped = gold.strip()
+    if len(stripped) <= _MAX_BARE_GOLD_LEN and "\n\n" not in stripped and _SENTENCE.search(stripped) is None:
+        return stripped  # a reference answer, however wordy (matrices, \text{...}, cases)
+    answer, _ = extract_answer(gold)
+    return answer if answer is not None else gold.strip()
 
 
 def _tidy(answer: str) -> str:
@@ -120,8 +144,9 @@ def _find_answer_is(text: str) -> tuple[str, str] | None:
     spans = list(_MATH_SPAN.finditer(tail))
     if spans:
         return _joined_spans(tail, spans), "answer_is"
+    tail = _ASIDE.split(tail.replace("**", ""), 1)[0]
     end = _SENTENCE_END.search(tail)
-    return (tail[: end.start()] if end else tail), "answer_is"
+    return (tail[: end.start()] if end else tail).rstrip("!"), "answer_is"  # prose "!", not 5!
 
 
 def _joined_spans(text: str, spans: list[re.Match]) -> str:
@@ -145,24 +170,45 @@ def _find_code_output(text: str) -> tuple[str, str] | None:
 
 
 def _find_whole(text: str) -> tuple[str, str] | None:
-    """The whole text when it is short and has no prose, i.e. it already is an answer."""
+    """The whole text when it already is an answer: short, no sentences, and at most a couple of
+    words, either trailing a value (``10 apples``, ``8:34 p.m.``) or being the answer
+    (``Monday``, ``no solution``). Leading prose (``Solving gives $x = 3$``) is not an answer."""
     stripped = text.strip()
     if len(stripped) > _MAX_BARE_LEN or "\n\n" in stripped or _NOT_BARE.search(stripped):
         return None
     no_text = replace_command_groups(stripped, r"\\(?:text|textbf|mathrm|mbox)", keep_content=False)
-    no_commands = re.sub(r"\\[a-zA-Z]+", " ", no_text)
-    words = re.findall(r"[A-Za-z]{3,}", no_commands)
-    if any(w.lower() not in _BARE_WORDS for w in words) or re.search(r"[.!?]\s+[A-Za-z]", no_commands):
+    no_commands = re.sub(r"\\[a-zA-Z]+", " ", _ENVIRONMENT.sub(" ", no_text)).strip()
+    words = [w for w in re.findall(r"[A-Za-z]{2,}", no_commands) if w.lower() not in _BARE_WORDS]
+    if (len(words) > _MAX_PROSE_WORDS or _CODE_LIKE.search(no_commands) or _SENTENCE.search(stripped)
+            or re.search(r"[.!?]\s+[A-Za-z]", no_commands)):
         return None
+    only_words = re.fullmatch(r"[A-Za-z][A-Za-z ,'-]*", no_commands) is not None
+    first = re.match(r"([A-Za-z]+)'?[a-z]*(\s+[A-Za-z]{2,})?", no_commands)
+    if (words and not only_words and first is not None and first.group(1).lower() not in _BARE_WORDS
+            and (len(first.group(1)) > 1 or first.group(2))):
+        return None  # prose before the math: "Solving gives $x = 3$", "I think it's 6"
     return stripped, "whole"
 
 
 def _find_math_span(text: str) -> tuple[str, str] | None:
-    """Content of the last inline or display math span."""
-    spans = _MATH_SPAN.findall(text)
+    """Content of the last inline or display math span, with the spans before it that only
+    connectors separate ("$x = -1$ and $x = 1$" is one answer with two values)."""
+    spans = list(_MATH_SPAN.finditer(text))
     if not spans:
         return None
-    return next(g for g in spans[-1] if g), "math_span"
+    first = len(spans) - 1
+    while first > 0 and _BOX_CONNECTOR.match(text[spans[first - 1].end() : spans[first].start()]) is not None:
+        first -= 1
+    return _joined_spans(text, spans[first:]), "math_span"
+
+
+def _find_answer_tag(text: str) -> tuple[str, str] | None:
+    """The last ``<answer>...</answer>``, with its own answer extracted (it may hold a box or prose)."""
+    tags = _ANSWER_TAG.findall(text)
+    if not tags or not tags[-1].strip() or "<answer>" in tags[-1].lower():
+        return None
+    answer, _ = extract_answer(tags[-1])
+    return (answer, "answer_tag") if answer else None
 
 
 def _find_last_number(text: str) -> tuple[str, str] | None:

@@ -128,6 +128,8 @@ def strip_outer(text: str, opener: str, closer: str) -> str | None:
     while i < len(inner):
         if inner.startswith("\\{", i) or inner.startswith("\\}", i):
             depth += 1 if inner[i + 1] == "{" else -1
+            if depth < 0:
+                return None  # "\{1\} \cup \{2\}": the outer set closes early
             i += 2
             continue
         ch = inner[i]

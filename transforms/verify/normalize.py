@@ -21,7 +21,8 @@ _DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|°|\\degree(?![a-zA-Z])|\\circ(?
 _THOUSANDS_LATEX = re.compile(r"(\d)\s*(?:\{,\}|,\s*\\!)\s*(?=\d{3})")
 # Not right after "(" or "[" nor right before ")" or "]": "(12,102)" is a pair, not 12102.
 _THOUSANDS = re.compile(r"(?<![\d.,(\[])\d{1,3}(?:,\d{3})+(?![\d,)\]])(?:\.\d+)?(?![)\]])")
-_TRAILING_PUNCT = " \t\n.;,:!?"  # stripped with str.rstrip: a regex "[...]+$" is quadratic on long runs
+# Stripped with str.rstrip (a regex "[...]+$" is quadratic on long runs); not "!": 5! is a factorial.
+_TRAILING_PUNCT = " \t\n.;,:?"
 # MATH's _fix_fracs: \frac12 -> \frac{1}{2}, \frac\pi 2 -> \frac{\pi}{2} (one token per argument).
 _FRAC_SHORT = re.compile(r"\\frac\s*(\\[a-zA-Z]+|\w)\s*(\\[a-zA-Z]+|\w)")
 _FRAC_SHORT_ARG = re.compile(r"\\frac\s*\{([^{}]*)\}\s*(\d)")  # \frac{1}2
@@ -29,8 +30,19 @@ _SQRT_SHORT = re.compile(r"\\sqrt\s*(\w)")  # MATH: \sqrt2 -> \sqrt{2}
 _SINGLE_SCRIPT = re.compile(r"([\^_])\{(\w)\}")  # x^{2} -> x^2 (display form only)
 _LEADING_DOT = re.compile(r"(?<![\d\w}])\.(\d)")  # .5 -> 0.5 (MATH strip_string)
 _PERCENT = re.compile(r"(?:\\%|%|\\percent\b|\bpercent\b)$")  # matched on the right-stripped tail
-_TIME = re.compile(r"^(\d{1,2}):(\d{2})(:\d{2})?\s*(?:([ap])\.?\s*m\.?)?$", re.IGNORECASE)
+_TIME = re.compile(r"^(\d{1,2})(?::(\d{2})(:\d{2})?\s*(?:([ap])\.?\s*m\.?)?|\s*([ap])\.?\s*m\.?)$", re.IGNORECASE)
+_SCALE_WORDS = re.compile(r"(\d)\s*(thousand|million|billion|trillion)\b", re.IGNORECASE)
+_SCALE_EXPONENT = {"thousand": 3, "million": 6, "billion": 9, "trillion": 12}
+_SET_BUILDER = re.compile(r"^\\\{\s*[a-zA-Z]\s*(?:\||\\mid|:)\s*(.+?)\s*\\\}$")
+_PYTHON_POWER = re.compile(r"\*\*")
+_INFINITY = re.compile(r"\boo\b|\binf(?:inity)?\b|∞")
 _PHANTOM = re.compile(r"\\phantom\s*(?:\{[^{}]*\}|\\[a-zA-Z]+|.)")  # invisible: spacing only
+_EMPTY_SET = re.compile(r"\\varnothing(?![a-zA-Z])|\\\{\s*\\\}|\\O(?![a-zA-Z])")
+# Unicode a model may print instead of LaTeX (padded with spaces where a command needs them).
+_UNICODE_MATH = str.maketrans({"−": "-", "–": "-", "×": " \\times ", "·": " \\cdot ", "÷": " \\div ",
+                               "√": "\\sqrt", "π": "\\pi ", "∞": "\\infty ", "≤": " \\leq ", "≥": " \\geq ",
+                               "≠": " \\neq ", "²": "^2", "³": "^3", "∪": " \\cup ", "∩": " \\cap ", "∈": " \\in "})
+_SEGMENT = re.compile(r"\\overline\s*\{\s*([A-Za-z]{1,3})\s*\}")
 _DOLLAR_WORDS = re.compile(r"\s*\b(?:dollars?|cents?|usd)\b\s*$", re.IGNORECASE)
 
 # Units MATH/GSM8K answers carry (the list follows MATH's strip_string removal of \text{ units} and
@@ -45,11 +57,13 @@ _UNIT_WORDS = (
     "unit units sq square cubic degree degrees deg radian radians dollar dollars cent cents "
     "points point"
 ).split()
-_UNIT_TAIL = re.compile(
-    r"(?<=[\d})])\s*(?:(?:" + "|".join(sorted(_UNIT_WORDS, key=len, reverse=True)) + r")\b(?:\s*(?:\^\s*\{?[23]\}?|²|³))?\s*)+$",
-    re.IGNORECASE,
-)
-_WORD_TAIL = re.compile(r"^(.*?\d)\s*(?:[A-Za-z]{2,}\b\.?\s*)+$")  # "12 apples", "5 cm each"
+_UNITS = "|".join(sorted(_UNIT_WORDS, key=len, reverse=True))
+_UNIT_TAIL_BODY = r"(?:(?:" + _UNITS + r")\b(?:\s*(?:\^\s*\{?[23]\}?|²|³))?\s*)+$"
+# Spaced: "10 m", "5 cm^2", "10 \text{m}" (\text content is padded with spaces). Glued: also "10m".
+_UNIT_TAIL = {False: re.compile(r"(?<=[\d})])\s+" + _UNIT_TAIL_BODY, re.IGNORECASE),
+              True: re.compile(r"(?<=[\d})])\s*" + _UNIT_TAIL_BODY, re.IGNORECASE)}
+_WORD_TAIL = {False: re.compile(r"^(.*?\d)\s+(?:[A-Za-z]{2,}\b\.?\s*)+$"),  # "12 apples", "5 cm each"
+              True: re.compile(r"^(.*?\d)\s*(?:[A-Za-z]{2,}\b\.?\s*)+$")}
 _MAX_UNIT_LEN = 200
 _NUMBERISH = re.compile(r"^[+-]?(?:\d[\d.]*|\\frac\{\d+\}\{\d+\}|\d*\.\d+)%?$")
 
@@ -62,29 +76,34 @@ class Normalized:
     key: str
 
 
-def normalize(answer: str, strip_units: bool = True) -> Normalized:
+def normalize(answer: str, strip_units: bool = True, glued_units: bool = False) -> Normalized:
     """Normalize one answer string (already extracted) for comparison.
 
     Order matters: ``\\text{P.M.}`` is unwrapped before times are read, thousands separators are
     removed before anything splits on commas, units go before trailing punctuation.
     """
-    s = answer.strip()
+    s = answer.strip().translate(_UNICODE_MATH)
     s = _strip_math_delimiters(s)
     s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("\\displaystyle", " ")
     s = replace_command_groups(s, _TEXT_COMMANDS)
+    s = _SEGMENT.sub(r"\1", s)  # \overline{AB} is the segment AB; \overline{3} (a repetend) stays
     s = _SPACING.sub(lambda m: m.group(0) if m.group(0) == "\\!" else " ", s)
     s = _THOUSANDS_LATEX.sub(r"\1", s)
     s = s.replace("\\!", "")
     s = _SIZING.sub("", s)
     s = _PHANTOM.sub("", s)
     s = _DEGREES.sub("", s)
+    s = _EMPTY_SET.sub(r"\\emptyset", s)
+    s = _INFINITY.sub(r"\\infty", s)
+    s = _PYTHON_POWER.sub("^", s)  # x**3 (code-style answers) is x^3
+    s = _SCALE_WORDS.sub(lambda m: f"{m.group(1)}\\times10^{{{_SCALE_EXPONENT[m.group(2).lower()]}}}", s)
     s = s.replace("\\le ", "\\leq ").replace("\\ge ", "\\geq ").replace("\\ne ", "\\neq ")
     s = _collapse(s)
     s = s.rstrip(_TRAILING_PUNCT)
     s = _time_24h(s)
     s = _percent_suffix(s)  # before units: "28 percent" is a percent, not 28 with a unit word
     if strip_units:
-        s = _strip_units(s)
+        s = _strip_units(s, glued_units)
     s = _THOUSANDS.sub(lambda m: m.group(0).replace(",", ""), s)
     s = _FRAC_SHORT.sub(r"\\frac{\1}{\2}", s)
     s = _FRAC_SHORT_ARG.sub(r"\\frac{\1}{\2}", s)
@@ -92,6 +111,9 @@ def normalize(answer: str, strip_units: bool = True) -> Normalized:
     s = _SINGLE_SCRIPT.sub(r"\1\2", s)
     s = _LEADING_DOT.sub(r"0.\1", s)
     s = _brace_set(s)
+    builder = _SET_BUILDER.match(s)
+    if builder is not None:
+        s = builder.group(1)  # {x | x > 2} is the condition x > 2 (MARIO_EVAL)
     s = _collapse(s.rstrip(_TRAILING_PUNCT)).lstrip("=").strip()
     return Normalized(text=s, key=s.replace(" ", ""))
 
@@ -109,30 +131,36 @@ def _collapse(s: str) -> str:
 
 
 def _time_24h(s: str) -> str:
-    """``08:34 P.M.`` -> ``20:34``, ``4:51:06 pm`` -> ``16:51:06`` (MARIO_EVAL compares clock
-    times in 24-hour form)."""
+    """``08:34 P.M.`` -> ``20:34``, ``4:51:06 pm`` -> ``16:51:06``, ``3 p.m.`` -> ``15:00``
+    (MARIO_EVAL compares clock times in 24-hour form)."""
     m = _TIME.match(s)
     if m is None:
         return s
-    hour, minute, half = int(m.group(1)), int(m.group(2)), (m.group(4) or "").lower()
+    hour, minute = int(m.group(1)), int(m.group(2) or 0)
+    half = (m.group(4) or m.group(5) or "").lower()
+    if m.group(2) is None and not half:
+        return s
     if half == "p" and hour < 12:
         hour += 12
     elif half == "a" and hour == 12:
         hour = 0
+    if minute == 0 and not m.group(3):
+        return str(hour)  # on the hour: "15:00" is "15", as MARIO_EVAL reads it
     return f"{hour:02d}:{minute:02d}{m.group(3) or ''}"
 
 
-def _strip_units(s: str) -> str:
+def _strip_units(s: str, glued: bool = False) -> str:
     """Drop trailing unit words (``5 cm``, ``3 m^2``) and, after a plain number, any trailing words.
 
     Units are removed only at the end and never when nothing would remain, so a bare ``m`` or an
-    answer like ``\\text{east}`` survives.
+    answer like ``\\text{east}`` survives. Unless ``glued``, a unit must be set off by a space (or
+    ``\\text{}``): ``10m`` is the product ``10 m``, as MARIO_EVAL reads it.
     """
     if len(s) > _MAX_UNIT_LEN:
         return s  # units follow short answers; and these regexes need not be linear on long text
     stripped = _DOLLAR_WORDS.sub("", s)
-    stripped = _UNIT_TAIL.sub("", stripped).strip()
-    m = _WORD_TAIL.match(stripped)
+    stripped = _UNIT_TAIL[glued].sub("", stripped).strip()
+    m = _WORD_TAIL[glued].match(stripped)
     if m is not None and _NUMBERISH.match(m.group(1).replace(" ", "")):
         stripped = m.group(1)
     return stripped if stripped else s

@@ -23,6 +23,8 @@ _PLAIN = re.compile(rf"^([+-]?){_DEC}(?:[eE][+-]?\d+)?$")
 _SCI_LATEX = re.compile(rf"^([+-]?{_DEC})(?:\\times|\\cdot|\*|×)10\^(?:\{{([+-]?\d+)\}}|([+-]?\d))$")
 _SLASH = re.compile(rf"^([+-]?{_DEC})/({_DEC})$")
 _FRAC = re.compile(rf"^([+-]?)\\frac\{{([+-]?{_DEC})\}}\{{([+-]?{_DEC})\}}$")
+_REPEATING = re.compile(r"^([+-]?)(\d{0,60})\.(\d{0,60})\\overline\{(\d{1,60})\}$")
+_MIXED_SLASH = re.compile(r"^([+-]?)(\d{1,6})\s+(\d{1,6})/(\d{1,6})$")
 _MIXED = re.compile(r"^([+-]?)(\d+)\\frac\{(\d+)\}\{(\d+)\}$")
 
 
@@ -38,6 +40,12 @@ class Number:
 
 def parse_number(text: str) -> Number | None:
     """Parse a normalized answer that is a single number literal; None for anything else."""
+    spaced = _MIXED_SLASH.match(text.strip())
+    if spaced is not None:  # "7 3/4" is seven and three quarters (MARIO_EVAL), read before spaces go
+        sign = -1 if spaced.group(1) == "-" else 1
+        if int(spaced.group(4)) == 0:
+            return None
+        return Number(sign * (int(spaced.group(2)) + Fraction(int(spaced.group(3)), int(spaced.group(4)))), decimals=None)
     s = text.replace(" ", "")
     percent = s.endswith("%")
     if percent:
@@ -67,6 +75,13 @@ def _parse_literal(s: str) -> tuple[Fraction, int | None] | None:
         if num is None or den is None or den[0] == 0:
             return None
         return sign * num[0] / den[0], None
+    m = _REPEATING.match(s)
+    if m is not None:  # 0.1\overline{6} = 1/6: the repetend's digits over 9...9
+        sign = -1 if m.group(1) == "-" else 1
+        whole, fixed, repetend = m.group(2) or "0", m.group(3), m.group(4)
+        value = int(whole) + Fraction(int(fixed or "0"), 10 ** len(fixed))
+        value += Fraction(int(repetend), 10 ** len(fixed) * (10 ** len(repetend) - 1))
+        return sign * value, None
     m = _MIXED.match(s)
     if m is not None:  # MATH answers write mixed numbers as 2\frac{1}{2} = 5/2
         sign = -1 if m.group(1) == "-" else 1
@@ -114,12 +129,37 @@ def _percent_readings(number: Number, options: VerifyOptions) -> list[Number]:
 
 
 def _close(pred: Number, gold: Number, options: VerifyOptions) -> bool:
-    """Exact equality, or the decimal-approximation rule when that option is on."""
+    """Exact equality, or the decimal-approximation rule when the options allow it here."""
     if pred.value == gold.value:
         return True
-    if options.accept_decimal_approx and pred.decimals is not None and pred.decimals >= 2:
+    if may_approximate(pred.value, pred.decimals, gold.value, options.decimal_approx, options.approx_digits):
         return approximates(pred.value, pred.decimals, gold.value)
     return False
+
+
+def may_approximate(pred: Fraction, decimals: int | None, gold: Fraction | None, mode: str, min_digits: int) -> bool:
+    """Whether a decimal ``pred`` showing ``decimals`` places may stand for ``gold`` rounded.
+
+    ``gold`` is the exact value when it is rational, None when it is irrational. Under ``"inexact"``
+    only a gold without a finite decimal form (irrational, or a denominator with a prime other than
+    2 and 5) can be approximated, and the prediction must show ``min_digits`` significant digits.
+    """
+    if mode == "off" or not decimals:
+        return False
+    if mode == "any":
+        return decimals >= 2
+    if gold is not None and _finite_decimal(gold):
+        return False
+    return len(str(abs(math.trunc(pred * 10**decimals)))) >= min_digits
+
+
+def _finite_decimal(value: Fraction) -> bool:
+    """True when ``value`` has a terminating decimal expansion (denominator 2^a 5^b)."""
+    den = value.denominator
+    for prime in (2, 5):
+        while den % prime == 0:
+            den //= prime
+    return den == 1
 
 
 def approximates(pred: Fraction, decimals: int, gold: Fraction | float) -> bool:

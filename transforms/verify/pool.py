@@ -132,15 +132,18 @@ class SymbolicPool:
         self._ids = itertools.count()
         self.started = 0  # workers started over the pool's life
         self.killed = 0  # workers killed after a timeout or a crash
+        self.startup_s = 0.0  # seconds spent starting workers (not part of any check's budget)
 
-    def call(self, pred: str, gold: str, options: dict, timeout_s: float) -> dict:
+    def call(self, pred: str, gold: str, options: dict, timeout_s: float, kind: str = "compare") -> dict:
         """Compare on a worker within ``timeout_s`` seconds of compute.
 
+        ``kind`` is ``compare`` (``symbolic.compare``) or ``math_verify`` (``symbolic.math_verify_compare``).
         Returns the worker's answer, ``{"equal": None, "rule": "timeout"}`` when time ran out (the
         worker is killed), or ``{"equal": None, "rule": "worker_error"}`` when it died.
         """
         worker = self._acquire()
-        request = {"id": next(self._ids), "pred": pred, "gold": gold, "options": options, "timeout_s": timeout_s}
+        request = {"id": next(self._ids), "kind": kind, "pred": pred, "gold": gold, "options": options,
+                   "timeout_s": timeout_s}
         try:
             answer = worker.call(request, timeout_s)
         except WorkerError as exc:
@@ -164,6 +167,7 @@ class SymbolicPool:
                     self._live += 1
                     break
                 self._cond.wait()
+        began = time.monotonic()
         try:
             worker = _Worker(self.memory_mb)  # outside the lock: starting takes about a second
         except BaseException:
@@ -173,6 +177,7 @@ class SymbolicPool:
             raise
         with self._cond:
             self.started += 1
+            self.startup_s += time.monotonic() - began
         return worker
 
     def _release(self, worker: _Worker) -> None:

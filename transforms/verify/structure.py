@@ -47,9 +47,21 @@ def is_label(lhs: str) -> bool:
     A label has letters and no arithmetic: no digits outside subscripts, no operators.
     """
     s = _SUBSCRIPT.sub("", lhs).replace(" ", "")
+    if _FUNCTION_VALUE.fullmatch(s):
+        return True  # f(2), g(-1): the value of a function at a point
     if not re.search(r"[A-Za-z]", s) or re.search(r"[\d+\-*/^]", s):
         return False
     return _ARITH_COMMANDS.search(s) is None
+
+
+_FUNCTION_VALUE = re.compile(r"[a-zA-Z]\([+-]?\d+(?:\.\d+)?(?:,[+-]?\d+(?:\.\d+)?)*\)")
+_FUNCTION_NAME = re.compile(r"y|[a-zA-Z](?:_\{?\w+\}?)?(?:\^\{?-1\}?)?\([a-zA-Z](?:,[a-zA-Z])*\)")
+
+
+def is_function_name(lhs: str) -> bool:
+    """True for the name of a function being defined: ``y``, ``f(x)``, ``g(t)``, ``f^{-1}(x)``,
+    ``h_1(x, y)`` (the left side of ``y = 2x + 3`` and of ``f(x) = 2x + 3`` alike)."""
+    return _FUNCTION_NAME.fullmatch(lhs.replace(" ", "")) is not None
 
 
 def is_arithmetic(lhs: str) -> bool:

@@ -11,10 +11,11 @@ Heavy imports happen in ``load()`` so that importing this module stays cheap.
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 from functools import lru_cache
 
-from transforms.verify.numeric import approximates, parse_number
+from transforms.verify.numeric import approximates, may_approximate, parse_number
 
 _STRICT_ROUNDING = 12  # digits math-verify rounds floats to when approximations are not allowed
 _LOOSE_ROUNDING = 6  # math-verify's default
@@ -44,7 +45,27 @@ def parse_answer(text: str):
     if is_complex:
         imaginary = {s: sympy.I for s in getattr(expr, "free_symbols", ()) if s.name == "i"}
         expr = expr.xreplace(imaginary) if imaginary else expr
-    return expr
+    return _relations_as_union(expr)
+
+
+def _relations_as_union(expr):
+    """``x < -2 or x > 2`` (parsed as a set of relations in one variable) is the set where either
+    holds, so it can meet ``(-\\infty, -2) \\cup (2, \\infty)``; anything else is returned as is."""
+    import sympy
+
+    if not isinstance(expr, sympy.FiniteSet) or len(expr) < 2:
+        return expr
+    items = list(expr)
+    if not all(isinstance(item, sympy.core.relational.Relational) and not isinstance(item, (sympy.Eq, sympy.Ne))
+               for item in items):
+        return expr
+    symbols = set().union(*(item.free_symbols for item in items))
+    if len(symbols) != 1:
+        return expr
+    try:
+        return sympy.Union(*(item.as_set() for item in items))
+    except (NotImplementedError, TypeError, ValueError):  # not solvable as a univariate set
+        return expr
 
 
 def compare(pred: str, gold: str, options: dict) -> dict:
@@ -70,7 +91,8 @@ def _compare_parsed(pred_text: str, pred_expr, gold_expr, options: dict) -> dict
 
     if _differs_at_sample_points(pred_expr, gold_expr):
         return {"equal": False, "rule": "sample_points"}
-    rounding = _LOOSE_ROUNDING if options.get("accept_decimal_approx") else _STRICT_ROUNDING
+    mode = options.get("decimal_approx", "off")
+    rounding = _LOOSE_ROUNDING if mode == "any" else _STRICT_ROUNDING
     relation_as_set = bool(options.get("relation_as_set", True))
     if sympy_expr_eq(gold_expr, pred_expr, rounding, 15, relation_as_set, True):
         return {"equal": True, "rule": "sympy"}
@@ -82,8 +104,10 @@ def _compare_parsed(pred_text: str, pred_expr, gold_expr, options: dict) -> dict
     if rel_tol > 0 and abs(pred_value - gold_value) <= rel_tol * max(abs(pred_value), abs(gold_value)):
         return {"equal": True, "rule": "rel_tol"}
     literal = parse_number(pred_text)
-    if (options.get("accept_decimal_approx") and literal is not None and literal.decimals is not None
-            and literal.decimals >= 2 and approximates(literal.value, literal.decimals, gold_value)):
+    if (literal is not None and not literal.percent
+            and may_approximate(literal.value, literal.decimals, _exact_rational(gold_expr), mode,
+                                int(options.get("approx_digits", 3)))
+            and approximates(literal.value, literal.decimals, gold_value)):
         return {"equal": True, "rule": "decimal_approx"}
     return {"equal": False, "rule": "sympy"}
 
@@ -135,6 +159,36 @@ def _numeric_values(pred_expr, gold_expr) -> tuple[Fraction, Fraction] | None:
             return None
         values.append(Fraction(str(value)))
     return values[0], values[1]
+
+
+_LATEX_ENV = re.compile(r"\$|\\\(|\\\[|\\boxed\s*\{")
+
+
+def math_verify_compare(pred: str, gold: str) -> dict:
+    """math-verify's own verdict on the raw texts, ``verify(parse(gold), parse(pred))`` with its
+    default extraction; a gold with no LaTeX delimiters is wrapped in ``$...$`` first, as
+    NeMo-Skills does, because its LaTeX extractor only reads delimited math. Its own signal-based
+    timeouts are off: the pool's wall clock bounds this call. None when the gold yields nothing."""
+    from math_verify import parse, verify
+
+    gold_text = gold if _LATEX_ENV.search(gold) else f"${gold}$"
+    gold_parsed = parse(gold_text, parsing_timeout=None)
+    if not gold_parsed:
+        return {"equal": None, "rule": "math_verify_no_gold"}
+    pred_parsed = parse(pred, parsing_timeout=None)
+    if not pred_parsed:
+        return {"equal": None, "rule": "math_verify_no_answer"}
+    return {"equal": bool(verify(gold_parsed, pred_parsed, timeout_seconds=None)), "rule": "math_verify"}
+
+
+def _exact_rational(expr) -> Fraction | None:
+    """The exact value of a rational sympy number; None when it is irrational or not known to be
+    rational (``\\sqrt{3}``, ``\\pi``), which is what allows an approximation of it."""
+    import sympy
+
+    if isinstance(expr, sympy.Rational):
+        return Fraction(int(expr.p), int(expr.q))
+    return None
 
 
 def _short(exc: BaseException) -> str:

@@ -155,3 +155,37 @@ def test_pickling_carries_only_options():
     assert copy.options == verifier.options and copy._engine._pool is None
     assert copy.check("1/2", "0.5").equal is True
     copy.close()
+
+
+def test_math_verify_fallback_rereads_guessed_answers():
+    """The last number of prose ("25") was a guess; math-verify reads the same text and finds
+    "1/4". Only its True is taken, and only for guesses or undecided verdicts."""
+    text = "The probability is 1/4 or 25%."
+    with MathVerifier(VerifyOptions(math_verify_fallback=False)) as plain:
+        assert plain.verify(text, "\\frac{1}{4}").equal is False
+    with MathVerifier(VerifyOptions()) as verifier:
+        verdict = verifier.verify(text, "\\frac{1}{4}")
+        assert verdict.equal is True and verdict.method == "math_verify"
+        assert verdict.details["fallback_from"] == "numeric"
+        # a marked answer is never overturned: the box says 25
+        assert verifier.verify("The probability is 1/4, so \\boxed{25}", "\\frac{1}{4}").equal is False
+
+
+def test_options_change_the_verdicts_they_name():
+    """One pair per convention option, each flipped by its option alone."""
+    cases = [
+        ({"glued_units": True}, "10m", "10"),
+        ({"degrees_as_radians": True}, "\\frac{\\pi}{6}", "30^\\circ"),
+        ({"function_labels": True}, "y = 2x + 3", "f(x) = 2x + 3"),
+        ({"decimal_approx": "inexact"}, "1.732", "\\sqrt{3}"),
+        ({"percent_as_fraction": True}, "0.1", "10\\%"),
+        ({"unordered_lists": True}, "2, 1", "1, 2"),
+        ({"tuple_as_set": True}, "(3, 1)", "\\{1, 3\\}"),
+    ]
+    for option, pred, gold in cases:
+        name, on = next(iter(option.items()))
+        off = {"decimal_approx": "off"}.get(name, not on)
+        with MathVerifier(VerifyOptions(**{name: on}, math_verify_fallback=False)) as yes, \
+                MathVerifier(VerifyOptions(**{name: off}, math_verify_fallback=False)) as no:
+            assert yes.check(pred, gold).equal is True, option
+            assert no.check(pred, gold).equal is not True, option

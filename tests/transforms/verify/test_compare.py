@@ -71,9 +71,28 @@ def test_equation_rhs_rule_can_be_disabled():
 
 
 def test_non_label_equation_is_not_its_rhs():
-    """``2x+4y-3=0`` is not the answer ``0``."""
+    """``2x+4y-3=0`` is not the answer ``0``: an equation (no label to drop) is never a number,
+    decided without sympy."""
     fake = FakeSymbolic()
-    assert compare("2x+4y-3=0", "0", fake).equal is None  # left to sympy, not claimed equal here
+    outcome = compare("2x+4y-3=0", "0", fake)
+    assert outcome.equal is False and outcome.method == "structure"
+    assert not fake.calls
+
+
+def test_kinds_refute_without_sympy():
+    """A number is never a matrix, an interval or a word; two intervals go to sympy."""
+    fake = FakeSymbolic()
+    assert compare("\\begin{pmatrix}1\\\\2\\end{pmatrix}", "3", fake).equal is False
+    assert compare("[4,\\infty)", "2838", fake).equal is False
+    assert compare("(1,2) \\cup (3,4)", "7", fake).equal is False
+    assert compare("Wednesday", "1", fake).equal is False
+    assert compare("3x(3x+1)", "2", fake).equal is False  # an expression in x is not a number
+    assert compare("10m", "10", fake).equal is False
+    assert not fake.calls
+    compare("x > 2", "(2, \\infty)", fake)  # a relation is a set: sympy decides
+    compare("2e", "5.436", fake)  # e is a constant
+    assert len(fake.calls) == 2
+    compare("[4,\\infty)", "(4, \\infty)", fake)
     assert fake.calls
 
 
@@ -106,8 +125,13 @@ def test_list_against_scalar_uses_set_semantics():
     assert compare("(1, 2)", "3").equal is False
 
 
-def test_tuple_is_not_a_bare_list():
-    assert compare("1, 2", "(1, 2)").equal is False
+def test_tuple_as_set_follows_the_gold_kind():
+    """A set of answers written in parentheses counts; a gold point keeps its order."""
+    assert compare("(3, 1)", "\\{1, 3\\}").equal is True
+    assert compare("(1, 3)", "1, 3").equal is True
+    assert compare("1, 3", "(1, 3)").equal is True
+    assert compare("3, 2", "(2, 3)").equal is False
+    assert compare("1, 2", "(1, 2)", tuple_as_set=False).equal is False
 
 
 def test_solutions_as_assignments():

@@ -59,10 +59,32 @@ def test_percent_conventions():
 
 
 def test_decimal_approximation_rule():
-    assert not _eq("0.33", "1/3")
-    assert _eq("0.33", "1/3", accept_decimal_approx=True)
-    assert _eq("0.333", "1/3", accept_decimal_approx=True)
-    assert _eq("0.67", "2/3", accept_decimal_approx=True)  # rounded
-    assert _eq("0.66", "2/3", accept_decimal_approx=True)  # truncated
-    assert not _eq("0.65", "2/3", accept_decimal_approx=True)
-    assert not _eq("0.3", "1/3", accept_decimal_approx=True)  # one decimal is too coarse
+    """"any" (MARIO preset): two decimals suffice for any gold."""
+    assert not _eq("0.33", "1/3", decimal_approx="off")
+    assert _eq("0.33", "1/3", decimal_approx="any")
+    assert _eq("0.333", "1/3", decimal_approx="any")
+    assert _eq("0.67", "2/3", decimal_approx="any")  # rounded
+    assert _eq("0.66", "2/3", decimal_approx="any")  # truncated
+    assert not _eq("0.65", "2/3", decimal_approx="any")
+    assert not _eq("0.3", "1/3", decimal_approx="any")  # one decimal is too coarse
+
+
+def test_inexact_approximation_rule():
+    """The default: only a gold with no finite decimal form, with three significant digits shown."""
+    assert not _eq("0.33", "1/3")  # two significant digits
+    assert _eq("0.333", "1/3") and _eq("0.667", "2/3") and _eq("0.6666", "2/3")
+    assert not _eq("12.35", "12.345")  # a terminating gold must be given exactly
+    assert not _eq("0.334", "1/3")
+    assert not _eq("0.333", "1/3", approx_digits=4)
+    assert _eq("0.3333", "1/3", approx_digits=4)
+
+
+def test_repeating_decimals_are_exact():
+    assert parse_number("0.\\overline{3}").value == Fraction(1, 3)
+    assert parse_number("0.1\\overline{6}").value == Fraction(1, 6)
+    assert parse_number("-2.\\overline{09}").value == Fraction(-23, 11)
+
+
+def test_spaced_mixed_number():
+    assert parse_number("7 3/4").value == Fraction(31, 4)
+    assert parse_number("-1 1/2").value == Fraction(-3, 2)

@@ -24,8 +24,8 @@ def test_rejects_impossible_settings(bad):
 
 def test_presets():
     hendrycks, mario = VerifyOptions.hendrycks_math(), VerifyOptions.mario()
-    assert not hendrycks.unordered_lists and not hendrycks.accept_decimal_approx and not hendrycks.percent_as_fraction
-    assert mario.unordered_lists and mario.accept_decimal_approx and mario.percent_as_fraction
+    assert not hendrycks.unordered_lists and hendrycks.decimal_approx == "off" and not hendrycks.percent_as_fraction
+    assert mario.unordered_lists and mario.decimal_approx == "any" and mario.percent_as_fraction
     assert VerifyOptions.mario(timeout_s=1.0).timeout_s == 1.0
 
 
