@@ -181,3 +181,41 @@ def test_make_scheduler_and_stream_adapters():
     assert isinstance(as_stream(policy), BatchedStream) and not isinstance(policy, StreamingPolicy)
     stream = ShuffledStream(0)
     assert isinstance(stream, StreamingPolicy) and as_stream(stream) is stream
+
+
+class DigitStepEnv(SearchEnv):
+    def step_stop(self) -> tuple[str, ...]:
+        return ("3",)
+
+
+@pytest.mark.parametrize("name, params", [
+    ("mcts-alphamath", {"iterations": "4", "n": "2", "max_tokens": "12", "max_depth": "3", "temperature": "1.0",
+                        "parallel": "2"}),
+    ("mcts-rstar", {"rollouts": "2", "n": "2", "max_tokens": "12", "max_depth": "3", "temperature": "1.0"}),
+])
+def test_on_the_engine_a_tree_is_the_same_with_batch_sizes_1_and_32(tiny_policy, name, params):
+    # The real engine (vLLM CPU, the tiny model) through its step loop (submit/poll): 32 trees at once,
+    # each tree alone, and the lock-step scheduler's 32 grow the same trees. The tiny model never writes
+    # a blank line, so a step here ends at the digit 3 (frequent in its output): the trees grow deeper.
+    algorithm = get_search(name)
+    config = algorithm.make_config(params)
+    questions = [f"A shop sells {i} apples and {i + 3} pears. How many fruits?" for i in range(32)]
+
+    def grow(kind: str, indexes: list[int]):
+        trees = [Tree(f"p{i}", questions[i], str(2 * i + 3)) for i in indexes]
+        scheduler = make_scheduler(kind, tiny_policy)
+        outcomes = scheduler.run(trees, algorithm.search, config, lambda: DigitStepEnv(
+            chat_prompt=lambda q: tiny_policy.chat_prompt(q, "Solve."), verifier=ExactVerifier(), seed=5))
+        assert not [o.error for o in outcomes if o.error]
+        shapes = {t.problem_id: [(n.path, n.step_text, n.finish_reason, n.visits, n.value_sum) for n in t.nodes()]
+                  for t in trees}
+        return shapes, scheduler.stats
+
+    together, stats = grow("continuous", list(range(32)))
+    assert max(stats.batch_sizes) >= 32  # many trees' requests in flight at once
+    assert max(path_len for nodes in together.values() for path_len in (len(n[0]) for n in nodes)) >= 2
+    alone = {}
+    for i in range(0, 32, 4):  # every fourth problem alone: batch size 1 (keeps the test short)
+        alone.update(grow("continuous", [i])[0])
+    assert alone == {k: together[k] for k in alone}
+    assert grow("lockstep", list(range(32)))[0] == together
