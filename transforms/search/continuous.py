@@ -18,6 +18,20 @@ the same whatever other trees run beside it, in whatever order the engine finish
 same as under the lock-step scheduler: ``tests/transforms/search/test_continuous.py`` checks it with
 fakes that finish requests in shuffled order and on the real engine with 1 and 32 trees at once.
 
+Several generations in flight per tree (``Submit``/``Await``), by search:
+
+- ``mcts-alphamath``: yes, ``parallel`` = K selections in flight with virtual loss (the rule and what
+  it changes are in ``transforms.search.mcts_alphamath``); K = 1 (default) is the paper's search.
+- ``mcts-rstar``: allowed by the algorithm (rollouts are independent walks; a rollout in flight would
+  carry the virtual loss on its path), not implemented: a rollout yields several expansions in turn.
+- ``rest-mcts``: possible in principle, not implemented: its stop rule (a node reaching the value gate
+  ends the search) would be decided on a tree with iterations still in flight.
+- ``sbs`` and ``best-of-n``: no need: every expansion of a beam depth (every sample) already goes out
+  in one call, and the next depth needs all of them (a top-k over the candidates).
+
+With parallel selections a tree is still a pure function of its problem, seed and K: results are
+applied in the order the search made the selections, never in the order the engine finishes them.
+
 A ``Policy`` with only ``generate`` (no ``submit``/``poll``) is wrapped by ``BatchedStream``: each poll
 runs everything queued in one ``generate``, which still lets trees move on without waiting for the
 others' scorer or sandbox calls.
