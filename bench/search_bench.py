@@ -1,15 +1,20 @@
 """Search benchmark: how busy tree search keeps the engine, measured side by side in one run.
 
-For each search (default ``mcts-alphamath``), with one in-process vLLM engine:
+For each search (default ``mcts-alphamath``), with one in-process vLLM engine, and for each scheduler
+(default both, side by side: ``lockstep``, the reference ``Scheduler`` that waits for every tree's call
+each round, and ``continuous``, the ``ContinuousScheduler`` that submits each tree's requests to the
+engine's step loop as they arise):
 
-- search tokens/s: generated tokens / wall time of ``Scheduler.run`` over all problems at once
+- search tokens/s: generated tokens / wall time of the scheduler's ``run`` over all problems at once
   (selection, verification and tree bookkeeping included);
 - raw tokens/s: one batched ``LLM.generate`` that writes the same number of tokens with the same
   model and sampling settings: n samples (the search's samples per expansion) for each problem's
   root prompt, ``ignore_eos`` and one fixed length, so the batch has as many sequences as one search
-  round; it is timed just before and just after the search and the two rates averaged (the load on
+  round; it is timed just before and just after the searches and the two rates averaged (the load on
   a shared machine drifts);
-- efficiency = search tokens/s / raw tokens/s;
+- efficiency = search tokens/s / raw tokens/s, for each scheduler;
+- same trees: how many problems' trees the two schedulers grew identically (per-request seeds make
+  them equal up to the engine's batch-dependent rounding of log-probabilities);
 - prefix-cache share = prompt tokens served from vLLM's prefix cache / prompt tokens, from the
   scheduler's engine stats (``Generation.cached_prompt_tokens``);
 - one at a time: the same search over the first ``--sequential`` problems, one ``Scheduler.run``
@@ -19,6 +24,9 @@ Rates are given per wall second and per CPU second of this process (the engine r
 on a shared machine the wall-clock rates move with other jobs' load, the CPU-time ones much less.
 
 The prefix cache is reset before each phase so no phase profits from another's prompts.
+
+A search name may carry extra parameters after ``+`` (``mcts-alphamath+parallel=2``: two selections
+in flight per tree with virtual loss).
 
 Run from the repo root: ``python bench/search_bench.py`` (tiny model, about a minute on 2 cores);
 ``--model default`` for SmolLM2-135M; ``--markdown`` prints the table for docs/benchmarks.md.
@@ -46,7 +54,7 @@ from transforms.policy import PolicySpec, shared_policy  # noqa: E402
 from transforms.run_search import make_verifier  # noqa: E402
 from transforms.search import get_search  # noqa: E402
 from transforms.search.base import DEFAULT_SYSTEM_PROMPT, SearchEnv  # noqa: E402
-from transforms.search.scheduler import Scheduler  # noqa: E402
+from transforms.search.continuous import SCHEDULERS, make_scheduler  # noqa: E402
 from transforms.search.tree import Tree  # noqa: E402
 
 GSM8K = REPO_ROOT.parent / "shared" / "data" / "gsm8k" / "train_normalized.jsonl"
@@ -79,19 +87,32 @@ class Phase:
         return self.tokens / self.cpu_seconds if self.cpu_seconds else 0.0
 
 
-def load_problems(count: int) -> list[Tree]:
-    with GSM8K.open() as handle:
+def load_problems(count: int, path: Path = GSM8K) -> list[Tree]:
+    with path.open() as handle:
         rows = [json.loads(next(handle)) for _ in range(count)]
     return [Tree(r["id"], r["question"], r["answer"]) for r in rows]
 
 
-def run_search(policy, verifier, name: str, params: dict, trees: list[Tree], seed: int) -> Phase:
-    """One Scheduler.run over ``trees``; the engine stats of that run."""
+@dataclass
+class StopAtEnv(SearchEnv):
+    """A SearchEnv whose steps end at ``stop`` (``--step-stop``): the tiny model never writes the blank
+    line that ends a step, so with the usual stop every tree ends after its first expansion."""
+
+    stop: tuple[str, ...] = ()
+
+    def step_stop(self) -> tuple[str, ...]:
+        return self.stop or super().step_stop()
+
+
+def run_search(policy, verifier, name: str, params: dict, trees: list[Tree], seed: int,
+               scheduler_kind: str = "continuous", stop: tuple[str, ...] = ()) -> tuple[Phase, list]:
+    """One scheduler run over ``trees``; the engine stats of that run and each tree's nodes."""
     algorithm = get_search(name)
-    scheduler = Scheduler(policy)
+    scheduler = make_scheduler(scheduler_kind, policy)
 
     def make_env():
-        return SearchEnv(chat_prompt=lambda q: policy.chat_prompt(q, DEFAULT_SYSTEM_PROMPT), verifier=verifier, seed=seed)
+        return StopAtEnv(chat_prompt=lambda q: policy.chat_prompt(q, DEFAULT_SYSTEM_PROMPT), verifier=verifier, seed=seed,
+                         stop=stop)
 
     start, cpu = time.perf_counter(), time.process_time()
     outcomes = scheduler.run(trees, algorithm.search, algorithm.make_config(params), make_env)
@@ -100,14 +121,16 @@ def run_search(policy, verifier, name: str, params: dict, trees: list[Tree], see
     if failed:
         raise RuntimeError(f"{name} failed: {failed[0]}")
     s = scheduler.stats
+    shapes = [[(n.path, n.step_text, n.visits, n.value_sum) for n in o.tree.nodes()] for o in outcomes]
     return Phase(seconds, s.generated_tokens, s.prompt_tokens, s.cached_prompt_tokens, s.rounds, s.policy_calls,
-                 sum(s.batch_sizes), s.policy_seconds, cpu)
+                 sum(s.batch_sizes), s.policy_seconds, cpu), shapes
 
 
-def one_at_a_time(policy, verifier, name: str, params: dict, problems: list[Tree], seed: int) -> Phase:
+def one_at_a_time(policy, verifier, name: str, params: dict, problems: list[Tree], seed: int, kind: str,
+                  stop: tuple[str, ...] = ()) -> Phase:
     total = Phase(0.0, 0)
     for tree in problems:
-        phase = run_search(policy, verifier, name, params, [tree], seed)
+        phase, _ = run_search(policy, verifier, name, params, [tree], seed, kind, stop)
         total.seconds += phase.seconds
         total.tokens += phase.tokens
         total.calls += phase.calls
@@ -134,50 +157,66 @@ def parse_params(text: str) -> dict:
     return dict(item.split("=", 1) for item in text.split(",") if item)
 
 
-def bench(policy, verifier, name: str, params: dict, problems: list[Tree], sequential: int, seed: int) -> dict:
+def fresh(trees: list[Tree]) -> list[Tree]:
+    return [Tree(t.problem_id, t.question, t.gold_answer) for t in trees]
+
+
+def bench(policy, verifier, label: str, name: str, params: dict, problems: list[Tree], sequential: int, seed: int,
+          kinds: list[str], stop: tuple[str, ...] = ()) -> dict:
     config = get_search(name).make_config(params).__dict__
-    # Raw generation is timed just before and just after the search and the two rates averaged: on
-    # a shared machine the load drifts, and bracketing the search keeps the ratio honest.
+    # Raw generation is timed just before and just after the searches and the two rates averaged: on
+    # a shared machine the load drifts, and bracketing the searches keeps the ratios honest.
     policy.llm.reset_prefix_cache()
     raw_before = raw_generate(policy, problems, len(problems) * int(config.get("n", 5)) * 4 * int(params["max_tokens"]), config)
+    runs, shapes = {}, {}
+    for kind in kinds:
+        policy.llm.reset_prefix_cache()
+        runs[kind], shapes[kind] = run_search(policy, verifier, name, params, fresh(problems), seed, kind, stop)
     policy.llm.reset_prefix_cache()
-    batched = run_search(policy, verifier, name, params, [Tree(t.problem_id, t.question, t.gold_answer) for t in problems], seed)
-    policy.llm.reset_prefix_cache()
-    raw_after = raw_generate(policy, problems, batched.tokens, config)
+    raw_after = raw_generate(policy, problems, runs[kinds[-1]].tokens, config)
     raw_tps = (raw_before.tokens_per_s + raw_after.tokens_per_s) / 2
     raw_tpc = (raw_before.tokens_per_cpu_s + raw_after.tokens_per_cpu_s) / 2
-    policy.llm.reset_prefix_cache()
-    alone = one_at_a_time(policy, verifier, name, params,
-                          [Tree(t.problem_id, t.question, t.gold_answer) for t in problems[:sequential]], seed)
-    return {
-        "search": name, "params": ",".join(f"{k}={v}" for k, v in params.items()), "problems": len(problems),
-        "rounds": batched.rounds, "mean_batch": batched.sequences / max(batched.calls, 1),
-        "tokens_per_seq": batched.tokens / max(batched.sequences, 1),
-        "tokens": batched.tokens, "seconds": batched.seconds, "search_tps": batched.tokens_per_s,
-        "engine_share": batched.engine_seconds / batched.seconds,
+    result = {
+        "search": label, "params": ",".join(f"{k}={v}" for k, v in params.items()), "problems": len(problems),
         "raw_tokens": raw_after.tokens, "raw_tps": raw_tps, "raw_tps_before_after": [raw_before.tokens_per_s, raw_after.tokens_per_s],
-        "efficiency": batched.tokens_per_s / raw_tps,
-        "efficiency_cpu": batched.tokens_per_cpu_s / raw_tpc,
-        "cache_share": batched.cached_prompt_tokens / max(batched.prompt_tokens, 1),
-        "alone_problems": sequential, "alone_tps": alone.tokens_per_s,
-        "speedup": batched.tokens_per_s / alone.tokens_per_s if alone.tokens_per_s else float("nan"),
-        "speedup_cpu": batched.tokens_per_cpu_s / alone.tokens_per_cpu_s if alone.tokens_per_cpu_s else float("nan"),
+        "load_average": os.getloadavg()[0],
     }
+    if len(kinds) > 1:
+        first, *others = (shapes[k] for k in kinds)
+        result["same_trees"] = sum(all(tree == other[i] for other in others) for i, tree in enumerate(first))
+    for kind in kinds:
+        run = runs[kind]
+        entry = {
+            "rounds": run.rounds, "calls": run.calls, "mean_batch": run.sequences / max(run.calls, 1),
+            "tokens_per_seq": run.tokens / max(run.sequences, 1) if kind == "lockstep" else None,
+            "tokens": run.tokens, "seconds": run.seconds, "search_tps": run.tokens_per_s,
+            "engine_share": run.engine_seconds / run.seconds,
+            "efficiency": run.tokens_per_s / raw_tps, "efficiency_cpu": run.tokens_per_cpu_s / raw_tpc,
+            "cache_share": run.cached_prompt_tokens / max(run.prompt_tokens, 1),
+        }
+        if sequential:
+            policy.llm.reset_prefix_cache()
+            alone = one_at_a_time(policy, verifier, name, params, fresh(problems[:sequential]), seed, kind, stop)
+            entry.update(alone_problems=sequential, alone_tps=alone.tokens_per_s,
+                         speedup=run.tokens_per_s / alone.tokens_per_s if alone.tokens_per_s else float("nan"))
+        result[kind] = entry
+    return result
 
 
 def markdown(results: list[dict], model: str) -> str:
+    kinds = [k for k in SCHEDULERS[::-1] if k in results[0]]  # lockstep first, then continuous
     lines = [f"Model {model}; machine: {os.cpu_count()}-core CPU, no GPU; {date.today().isoformat()}; "
              f"load average at the end {os.getloadavg()[0]:.1f}.", "",
-             "| search (params) | problems | rounds | seqs/call | tokens/seq | tokens | search tok/s | raw tok/s (before, after) "
-             "| efficiency: wall / CPU | engine share | prefix-cache share | one at a time tok/s | batching speed-up: wall / CPU |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| search (params) | problems | raw tok/s (before, after) | "
+             + " | ".join(f"{k}: engine calls, seqs/call, tok/s, efficiency wall / CPU" for k in kinds)
+             + " | same trees |",
+             "|---|---:|---:|" + "---|" * len(kinds) + "---:|"]
     for r in results:
         before, after = r["raw_tps_before_after"]
-        lines.append(
-            f"| {r['search']} ({r['params']}) | {r['problems']} | {r['rounds']} | {r['mean_batch']:.0f} "
-            f"| {r['tokens_per_seq']:.0f} | {r['tokens']} | {r['search_tps']:.0f} | {r['raw_tps']:.0f} ({before:.0f}, {after:.0f}) "
-            f"| {r['efficiency']:.2f} / {r['efficiency_cpu']:.2f} | {r['engine_share']:.2f} | {r['cache_share']:.2f} "
-            f"| {r['alone_tps']:.0f} ({r['alone_problems']} problems) | {r['speedup']:.1f}x / {r['speedup_cpu']:.1f}x |")
+        cells = [f"{r[k]['calls']}, {r[k]['mean_batch']:.0f}, {r[k]['search_tps']:.0f}, **{r[k]['efficiency']:.2f}** / "
+                 f"{r[k]['efficiency_cpu']:.2f}" for k in kinds]
+        lines.append(f"| {r['search']} ({r['params']}) | {r['problems']} | {r['raw_tps']:.0f} ({before:.0f}, {after:.0f}) | "
+                     + " | ".join(cells) + f" | {r.get('same_trees', '-')}/{r['problems']} |")
     return "\n".join(lines)
 
 
@@ -188,10 +227,13 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--param", action="append", default=[], metavar="SEARCH:K=V,K=V",
                         help="replace a search's parameters (default: " + "; ".join(f"{k}: {v}" for k, v in DEFAULT_PARAMS.items()) + ")")
     parser.add_argument("--problems", type=int, default=32, help="GSM8K problems searched together (default 32)")
-    parser.add_argument("--sequential", type=int, default=4, help="problems searched one at a time (default 4)")
+    parser.add_argument("--sequential", type=int, default=0, help="problems also searched one at a time (default 0: skip)")
+    parser.add_argument("--schedulers", default="lockstep,continuous", help="comma-separated, run side by side: " + ", ".join(SCHEDULERS))
     parser.add_argument("--max-tokens", type=int, default=64, help="tokens per step (default 64)")
     parser.add_argument("--block-size", type=int, help="KV-cache block size for the engine (PolicySpec default: 32 on CPU; vLLM-cpu's own default is 128)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--step-stop", default="", help="end steps at this text instead of the blank line (tiny model: 3)")
+    parser.add_argument("--data", type=Path, default=GSM8K, help=f"GSM8K jsonl (default {GSM8K})")
     parser.add_argument("--markdown", action="store_true", help="print the table for docs/benchmarks.md")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -204,14 +246,18 @@ def main(argv=None) -> list[dict]:
             model = str(build_tiny_model(Path(tmp) / "tiny"))
         policy = shared_policy(PolicySpec(model=model, max_model_len=4096, kv_cache_gb=1.0, block_size=args.block_size))
         verifier = make_verifier()
-        problems = load_problems(args.problems)
+        problems = load_problems(args.problems, args.data)
         # Warm-up at full batch width: the sampler and the CPU kernels compile for new shapes on
         # first use (a cold first call measured 25x slower than the next).
         raw_generate(policy, problems, len(problems) * 5 * args.max_tokens, {"n": 5})
         results = []
-        for name in args.searches.split(","):
-            params = {**parse_params(overrides.get(name, DEFAULT_PARAMS[name])), "max_tokens": str(args.max_tokens)}
-            result = bench(policy, verifier, name, params, problems, args.sequential, args.seed)
+        kinds = args.schedulers.split(",")
+        for label in args.searches.split(","):
+            name, _, extra = label.partition("+")
+            params = {**parse_params(overrides.get(name, DEFAULT_PARAMS[name])), **parse_params(extra),
+                      "max_tokens": str(args.max_tokens)}
+            result = bench(policy, verifier, label, name, params, problems, args.sequential, args.seed, kinds,
+                           (args.step_stop,) if args.step_stop else ())
             results.append(result)
             print(json.dumps(result), flush=True)
         close = getattr(verifier, "close", None)

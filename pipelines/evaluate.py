@@ -55,7 +55,7 @@ from transforms.protocols import GenerationRequest, SamplingSpec
 from transforms.run_search import SearchDoFn, SearchSettings
 from transforms.scorer import ScorerSpec, shared_scorer
 from transforms.search import get_search
-from transforms.search.scheduler import Scheduler
+from transforms.search.continuous import make_scheduler
 from transforms.search.stepwise import score_requests
 from transforms.search.tree import Tree
 from transforms.shards import ReadTrees, WriteShards, clear_shards
@@ -345,7 +345,7 @@ class EvaluateDoFn(SearchDoFn, _Scoring):
         verifier_tag = f"{self.verifier.name}/{self.verifier.version}"
         for group, settings in self.plan.groups:
             trees = [Tree(p["problem_id"], p["question"], p["gold_answer"]) for p in problems]
-            scheduler = Scheduler(self.policy, scorer=self.scorer)
+            scheduler = make_scheduler(settings.scheduler, self.policy, scorer=self.scorer)
             start = time.perf_counter()
             outcomes = scheduler.run(trees, settings.algorithm().search, settings.config(), self.make_env)
             elapsed = time.perf_counter() - start

@@ -84,6 +84,27 @@ class Policy(Protocol):
         ...
 
 
+@runtime_checkable
+class StreamingPolicy(Policy, Protocol):
+    """A Policy that also takes requests as they arise and hands back each one when it finishes.
+
+    The continuous scheduler (``transforms.search.continuous``) submits a tree's requests the moment
+    the tree asks for them and resumes that tree as soon as they return, so the engine never waits
+    for the slowest tree of a round. A Policy without these methods still works there (its requests
+    are run with ``generate`` at each poll); both vLLM backends have them.
+    """
+
+    def submit(self, requests: Sequence[GenerationRequest]) -> list[int]:
+        """Queue ``requests``; one ticket per request, in order."""
+        ...
+
+    def poll(self) -> list[tuple[int, Generation]]:
+        """Run the engine until at least one queued request has finished; return ``(ticket,
+        generation)`` for every request finished since the last poll, in any order. Empty only when
+        nothing is queued."""
+        ...
+
+
 # --------------------------------------------------------------------------------------------
 # Scorer: value model / PRM / PPM scores for partial solutions.
 # --------------------------------------------------------------------------------------------

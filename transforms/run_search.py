@@ -19,7 +19,7 @@ from transforms.progress import Progress
 from transforms.scorer import ScorerSpec, shared_scorer
 from transforms.search import config_hash, get_search
 from transforms.search.base import DEFAULT_SYSTEM_PROMPT, SearchEnv
-from transforms.search.scheduler import Scheduler
+from transforms.search.continuous import SCHEDULERS, make_scheduler
 from transforms.search.tree import Tree
 
 
@@ -39,6 +39,13 @@ class SearchSettings:
     scorer: ScorerSpec | None = None
     step_format: str = "text"  # text, or a code-step format from transforms.code_steps.PRESETS
     sandbox_timeout_s: float = 10.0
+    # continuous: each tree's requests go to the engine as they arise (transforms.search.continuous);
+    # lockstep: the reference round-by-round Scheduler. Both grow the same trees.
+    scheduler: str = "continuous"
+
+    def __post_init__(self) -> None:
+        if self.scheduler not in SCHEDULERS:
+            raise ValueError(f"unknown scheduler {self.scheduler!r}; choose one of {', '.join(SCHEDULERS)}")
 
     def code_format(self):
         """The code-step format, or None in plain-text mode."""
@@ -114,7 +121,7 @@ class SearchDoFn(beam.DoFn):
     def process(self, problems: list[dict]):
         s = self.settings
         trees = [Tree(p["problem_id"], p["question"], p["gold_answer"]) for p in problems]
-        scheduler = Scheduler(self.policy, scorer=self.scorer)
+        scheduler = make_scheduler(s.scheduler, self.policy, scorer=self.scorer)
         outcomes = scheduler.run(trees, self.algorithm.search, self.config, self.make_env)
         verifier_tag = f"{self.verifier.name}/{self.verifier.version}"
         node_count = 0

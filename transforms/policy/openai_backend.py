@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Sequence
 
 from transforms.policy.spec import PolicySpec
@@ -11,7 +11,12 @@ from transforms.protocols import Generation, GenerationRequest, Sample
 
 
 class OpenAIServerPolicy:
-    """Sends each request to ``/v1/completions`` (concurrently, so the server batches them)."""
+    """Sends each request to ``/v1/completions`` (concurrently, so the server batches them).
+
+    ``generate`` sends a batch and waits for all of it; ``submit``/``poll`` (``StreamingPolicy``, for
+    the continuous scheduler) send each request at once on a long-lived pool of
+    ``max_concurrent_requests`` threads and hand back each response as it arrives.
+    """
 
     def __init__(self, spec: PolicySpec):
         from openai import OpenAI
@@ -23,6 +28,9 @@ class OpenAIServerPolicy:
         self.client = OpenAI(base_url=spec.server_url, api_key=os.environ.get(spec.api_key_env, "EMPTY"))
         # Chat templates are applied here so tree search can append partial steps to the prompt.
         self.tokenizer = AutoTokenizer.from_pretrained(spec.tokenizer or spec.model)
+        self._pool: ThreadPoolExecutor | None = None  # for submit/poll, started on first use
+        self._in_flight: dict[Future, int] = {}
+        self._tickets = 0
 
     def chat_prompt(self, question: str, system: str | None = None) -> str:
         from transforms.policy.vllm_backend import chat_prompt
@@ -35,6 +43,27 @@ class OpenAIServerPolicy:
         workers = max(1, min(self.spec.max_concurrent_requests, len(requests)))
         with ThreadPoolExecutor(max_workers=workers) as pool:
             return list(pool.map(self._one, requests))
+
+    def submit(self, requests: Sequence[GenerationRequest]) -> list[int]:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=max(1, self.spec.max_concurrent_requests))
+        tickets = list(range(self._tickets, self._tickets + len(requests)))
+        self._tickets += len(requests)
+        for ticket, request in zip(tickets, requests):
+            self._in_flight[self._pool.submit(self._one, request)] = ticket
+        return tickets
+
+    def poll(self) -> list[tuple[int, Generation]]:
+        """Wait until at least one submitted request has its response; return every finished one."""
+        if not self._in_flight:
+            return []
+        done, _ = wait(list(self._in_flight), return_when=FIRST_COMPLETED)
+        return [(self._in_flight.pop(future), future.result()) for future in done]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def _one(self, request: GenerationRequest) -> Generation:
         s = request.sampling

@@ -1,4 +1,10 @@
-"""In-process vLLM ``LLM`` as a Policy (prefix caching on: tree search re-sends long shared prefixes)."""
+"""In-process vLLM ``LLM`` as a Policy (prefix caching on: tree search re-sends long shared prefixes).
+
+Two ways in: ``generate`` (one batched ``LLM.generate``, for the lock-step scheduler) and
+``submit``/``poll`` (``StreamingPolicy``: requests join the engine's running batch through
+``LLMEngine.add_request`` and come back from its step loop as each finishes, for the continuous
+scheduler). Both build the same ``SamplingParams``, with the request's own seed.
+"""
 
 from __future__ import annotations
 
@@ -86,25 +92,63 @@ class VLLMPolicy:
                                 max_model_len=spec.max_model_len, seed=spec.seed, kv_cache_gb=spec.kv_cache_gb,
                                 block_size=spec.block_size, enable_prefix_caching=spec.enable_prefix_caching)
         self.tokenizer = self.llm.get_tokenizer()
+        self._queued: dict[str, int] = {}  # engine request id -> ticket, for submit/poll
+        self._tickets = 0
 
     def chat_prompt(self, question: str, system: str | None = None) -> str:
         return chat_prompt(self.tokenizer, question, system)
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Generation]:
-        from vllm import SamplingParams
-
         if not requests:
             return []
-        params = [
-            SamplingParams(
-                n=r.sampling.n, max_tokens=r.sampling.max_tokens, temperature=r.sampling.temperature,
-                top_p=r.sampling.top_p, stop=list(r.sampling.stop) or None, seed=r.sampling.seed,
-                logprobs=0 if r.sampling.logprobs else None,
-            )
-            for r in requests
-        ]
-        outputs = self.llm.generate([r.prompt for r in requests], params, use_tqdm=False)
+        if self._queued:
+            raise RuntimeError("generate() while submitted requests are in flight: poll() them first")
+        outputs = self.llm.generate([r.prompt for r in requests], [self._params(r) for r in requests], use_tqdm=False)
         return [self._to_generation(out) for out in outputs]
+
+    def submit(self, requests: Sequence[GenerationRequest]) -> list[int]:
+        """Add ``requests`` to the engine's running batch (``LLMEngine.add_request``); one ticket each.
+
+        The engine's step loop (``poll``) schedules them at its next step beside the requests already
+        decoding, as ``LLM.generate`` does for its own batch (vLLM's continuous batching).
+        """
+        from vllm.sampling_params import RequestOutputKind
+
+        # Render the prompts the way LLM.generate does (vLLM deprecates raw prompts in add_request), so
+        # both ways in tokenize alike; vLLM versions without the helper take the raw prompt.
+        render = getattr(self.llm, "_preprocess_cmpl", None)
+        prompts = render([r.prompt for r in requests]) if render else [r.prompt for r in requests]
+        tickets = []
+        for request, prompt in zip(requests, prompts):
+            params = self._params(request)
+            params.output_kind = RequestOutputKind.FINAL_ONLY  # one output per request, when it finishes
+            ticket, self._tickets = self._tickets, self._tickets + 1
+            request_id = f"treemill-{ticket}"
+            self.llm.llm_engine.add_request(request_id, prompt, params)
+            self._queued[request_id] = ticket
+            tickets.append(ticket)
+        return tickets
+
+    def poll(self) -> list[tuple[int, Generation]]:
+        """Step the engine until at least one submitted request has finished; return those that did."""
+        engine = self.llm.llm_engine
+        finished: list[tuple[int, Generation]] = []
+        while self._queued and not finished:
+            if not engine.has_unfinished_requests():
+                lost, self._queued = sorted(self._queued), {}
+                raise RuntimeError(f"the engine dropped submitted requests: {', '.join(lost[:5])}")
+            for out in engine.step():
+                if out.finished and out.request_id in self._queued:
+                    finished.append((self._queued.pop(out.request_id), self._to_generation(out)))
+        return finished
+
+    @staticmethod
+    def _params(request: GenerationRequest):
+        from vllm import SamplingParams
+
+        s = request.sampling
+        return SamplingParams(n=s.n, max_tokens=s.max_tokens, temperature=s.temperature, top_p=s.top_p,
+                              stop=list(s.stop) or None, seed=s.seed, logprobs=0 if s.logprobs else None)
 
     def _to_generation(self, out) -> Generation:
         samples = []

@@ -3,7 +3,11 @@
 An algorithm is a generator function ``search(tree, config, env)``. Whenever it needs the model it
 *yields* a call (``Generate``, ``Score`` or ``Execute``) and receives the results in order. It never
 calls the engine itself: the scheduler (``transforms.search.scheduler``) advances many trees at once
-and merges all pending calls of a round into one engine call, so the engine always sees a big batch.
+and batches their calls: the lock-step ``Scheduler`` merges all pending calls of a round into one engine
+call; the ``ContinuousScheduler`` (``transforms.search.continuous``) submits each tree's requests as they
+arise and resumes a tree as soon as its own results are back. ``Submit``/``Await`` let one tree have
+several generations in flight. A tree's calls and their results never depend on other trees or on
+timing (per-request seeds, ``SearchEnv.seed_for``), so both schedulers grow the same trees.
 Verification is synchronous (``env.verify``): the verifier is fast and runs slow checks in its own pool.
 """
 
@@ -45,7 +49,23 @@ class Execute:
     codes: tuple[str, ...]
 
 
-Call = Union[Generate, Score, Execute]
+@dataclass(frozen=True)
+class Submit:
+    """Start a ``Generate`` without waiting for it: the search receives a handle (an int) at once and
+    later yields ``Await(handle)`` for the results. Lets one tree keep several selections in flight
+    (virtual loss, ``transforms.search.mcts_alphamath``); a tree must await every handle it submits."""
+
+    generate: Generate
+
+
+@dataclass(frozen=True)
+class Await:
+    """Wait for the results of an earlier ``Submit`` (the generations of its requests, in order)."""
+
+    handle: int
+
+
+Call = Union[Generate, Score, Execute, Submit, Await]
 SearchGenerator = Generator[Call, list, None]
 
 

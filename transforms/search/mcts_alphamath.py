@@ -38,6 +38,19 @@ siblings. ``softmax`` (over siblings, of the mean token log-probability), ``soft
 Code steps (the paper's tool calls) run only in code mode (``SearchEnv.step_format``, see
 ``transforms.search.code_mode``); ``code_errors_allowed`` = 3 is Super_MARIO's ``errors_threshold``.
 
+Several expansions in flight per tree (``parallel`` = K > 1, default 1): the search keeps up to K
+selections submitted (``Submit``) and applies their results strictly in the order it made them
+(``Await`` of the oldest), so the tree depends only on K, never on which request the engine finishes
+first. Virtual loss (as in parallel MCTS, Chaslot et al. 2008, and AlphaGo Zero's self-play search)
+keeps the K selections apart: while a selection is in flight, every node on its root-to-leaf path
+counts one more visit whose value is ``-virtual_loss`` (default 1, the negative reward), in N(s),
+N(s,a) and Q(s,a) = (W - virtual_loss * k) / (N + k) for k selections through it; the leaf being
+expanded is not selectable until its steps are back. The virtual visits are removed before the real
+backup, so stored N, W and Q hold real visits only. With K = 1 nothing is ever in flight at a
+selection and the search is exactly the sequential one above (the paper's); with K > 1 a selection
+does not see the K - 1 results still in flight, so the trees differ from the paper's (a departure,
+off by default; ``bench/search_bench.py`` measures what it buys).
+
 Departures: ties in selection go to the first child, not a random one (reproducible without a
 random state); a dead end (every child exhausted) restarts selection instead of wasting the
 iteration (the code returns None and skips it).
@@ -46,12 +59,14 @@ iteration (the code returns None and skips it).
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
+from typing import Mapping
 
-from transforms.search.base import Generate, Preset, Score, SearchEnv, SearchGenerator
+from transforms.search.base import Await, Generate, Preset, Score, SearchEnv, SearchGenerator, Submit
 from transforms.search.stepwise import (
-    PRIOR_MODES, add_steps, backup, check_positive, descend, score_requests, set_priors, step_request,
-    terminal_reward,
+    PRIOR_MODES, add_steps, backup, check_positive, descend, path_from_root, score_requests, set_priors,
+    step_request, terminal_reward,
 )
 from transforms.search.tree import Node, Tree
 
@@ -65,7 +80,9 @@ class AlphaMathConfig:
     reward_weight: lambda in V = (1 - lambda) V_phi + lambda r, a number in [0, 1] (1 = no value
     model) or ``terminal`` (1 at terminal nodes, 0 elsewhere); prior: see the module docstring;
     code_errors_allowed: failed code steps in a row a branch may have (code mode);
-    temperature/top_p/max_tokens: sampling of one step; dedup: drop duplicate sibling steps."""
+    temperature/top_p/max_tokens: sampling of one step; dedup: drop duplicate sibling steps;
+    parallel: expansions in flight per tree (1 = the paper's sequential MCTS); virtual_loss: the value
+    an in-flight selection counts as on its path (negated), see the module docstring."""
 
     iterations: int = 40
     n: int = 5
@@ -80,9 +97,14 @@ class AlphaMathConfig:
     max_tokens: int = 256
     dedup: bool = True
     code_errors_allowed: int = 3
+    parallel: int = 1
+    virtual_loss: float = 1.0
 
     def __post_init__(self) -> None:
-        check_positive(iterations=self.iterations, n=self.n, max_depth=self.max_depth, max_tokens=self.max_tokens)
+        check_positive(iterations=self.iterations, n=self.n, max_depth=self.max_depth, max_tokens=self.max_tokens,
+                       parallel=self.parallel)
+        if self.virtual_loss < 0:
+            raise ValueError(f"virtual_loss must be >= 0, got {self.virtual_loss}")
         if self.c_puct < 0:
             raise ValueError(f"c_puct must be >= 0, got {self.c_puct}")
         if self.code_errors_allowed < 0:
@@ -119,11 +141,21 @@ PRESETS = {
 }
 
 
-def puct(child: Node, c_puct: float) -> float:
-    """Q(s,a) + c_puct * pi(a|s) * sqrt(N(s)) / (1 + N(s,a)) (AlphaMath's selection equation)."""
-    q = child.q if child.visits else 0.0
+def puct(child: Node, c_puct: float, virtual: Mapping[Node, int] | None = None, virtual_loss: float = 1.0) -> float:
+    """Q(s,a) + c_puct * pi(a|s) * sqrt(N(s)) / (1 + N(s,a)) (AlphaMath's selection equation).
+
+    ``virtual`` counts, per node, the selections in flight through it (``parallel`` > 1): each counts as
+    one more visit whose value is ``-virtual_loss`` (see the module docstring), in N(s), N(s,a) and Q.
+    """
+    pending = virtual.get(child, 0) if virtual else 0
+    parent_visits = child.parent.visits + (virtual.get(child.parent, 0) if virtual else 0)
+    visits = child.visits + pending
+    if pending:
+        q = ((child.q or 0.0) * child.visits - virtual_loss * pending) / visits
+    else:
+        q = child.q if child.visits else 0.0
     prior = 1.0 if child.prior is None else child.prior
-    return q + c_puct * prior * math.sqrt(child.parent.visits) / (1 + child.visits)
+    return q + c_puct * prior * math.sqrt(parent_visits) / (1 + visits)
 
 
 def leaf_value(v_phi: float | None, reward: float, reward_weight: float | str, terminal: bool = False) -> float:
@@ -143,13 +175,31 @@ def search(tree: Tree, config: AlphaMathConfig, env: SearchEnv) -> SearchGenerat
     if config.needs_scorer and not env.has_scorer:
         raise RuntimeError("mcts-alphamath with reward_weight < 1 needs a value model (--scorer-model)")
     root = tree.root
-    for _ in range(config.iterations):
-        if not env.budget_left():
+    in_flight: deque[tuple[Node, int]] = deque()  # (leaf, handle) of submitted expansions, oldest first
+    virtual: dict[Node, int] = {}  # node -> selections in flight through it
+    leaves: set[Node] = set()  # leaves being expanded: not selectable until their steps are back
+    started = 0
+    while True:
+        while started < config.iterations and len(in_flight) < config.parallel and env.budget_left():
+            leaf = descend(root, lambda child: puct(child, config.c_puct, virtual, config.virtual_loss),
+                           ended=leaves.__contains__)
+            if leaf is None:
+                break  # every branch is finished, or waits on an expansion in flight
+            handle = yield Submit(Generate((step_request(tree, leaf, config, env, n=config.n),)))
+            in_flight.append((leaf, handle))
+            leaves.add(leaf)
+            for node in path_from_root(leaf):
+                virtual[node] = virtual.get(node, 0) + 1
+            started += 1
+        if not in_flight:
             return
-        leaf = descend(root, lambda child: puct(child, config.c_puct))
-        if leaf is None:
-            return  # every branch is finished
-        [generation] = yield Generate((step_request(tree, leaf, config, env, n=config.n),))
+        leaf, handle = in_flight.popleft()
+        [generation] = yield Await(handle)
+        leaves.discard(leaf)
+        for node in path_from_root(leaf):
+            virtual[node] -= 1
+            if not virtual[node]:
+                del virtual[node]
         children = add_steps(tree, leaf, generation, env, max_depth=config.max_depth, dedup=config.dedup,
                              code_errors_allowed=config.code_errors_allowed)
         set_priors(children, config.prior)

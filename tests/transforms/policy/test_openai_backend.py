@@ -69,3 +69,24 @@ def test_openai_backend_needs_a_server_url():
         PolicySpec(backend="openai")
     with pytest.raises(ValueError, match="unknown policy backend"):
         PolicySpec(backend="tgi")
+
+
+def test_openai_backend_streams_each_response_as_it_arrives(server, tiny_model_dir):
+    # submit/poll (the continuous scheduler's way in): every ticket comes back once, with the same answer
+    # as generate gives, and a poll with nothing in flight returns nothing.
+    from transforms.protocols import StreamingPolicy
+
+    policy = build_policy(PolicySpec(model="served-model", backend="openai", server_url=server,
+                                     tokenizer=tiny_model_dir, max_concurrent_requests=2))
+    assert isinstance(policy, StreamingPolicy)
+    requests = [GenerationRequest(f"prompt {k}", SamplingSpec(n=k + 1, max_tokens=9, seed=k)) for k in range(3)]
+    tickets = policy.submit(requests)
+    got = {}
+    while len(got) < 3:
+        for ticket, generation in policy.poll():
+            assert ticket not in got
+            got[ticket] = generation
+    assert policy.poll() == []
+    assert [len(got[t].samples) for t in tickets] == [1, 2, 3]
+    assert [got[t] for t in tickets] == policy.generate(requests)
+    policy.close()
