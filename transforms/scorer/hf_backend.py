@@ -17,9 +17,9 @@ class HFScorer:
 
         from transforms.policy.models import resolve_model
 
-        self.spec = spec
-        self.model_id = spec.model
         path = resolve_model(spec.model)
+        self.spec = spec = spec.for_folder(path)  # a trainer's folder declares activation and template
+        self.model_id = spec.model
         self.tokenizer = AutoTokenizer.from_pretrained(spec.tokenizer or path)
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token

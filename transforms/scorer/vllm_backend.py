@@ -19,9 +19,9 @@ class VLLMScorer:
     def __init__(self, spec: ScorerSpec):
         from transforms.policy.models import resolve_model
 
-        self.spec = spec
-        self.model_id = spec.model
         path = resolve_model(spec.model)
+        self.spec = spec = spec.for_folder(path)  # a trainer's folder declares activation and template
+        self.model_id = spec.model
         # Pooling never samples, so chunked prefill can stay on (seeded_sampling=False).
         self.llm = start_engine(path, tokenizer=spec.tokenizer, dtype=spec.dtype, max_model_len=spec.max_model_len,
                                 seed=spec.seed, kv_cache_gb=spec.kv_cache_gb, seeded_sampling=False,
