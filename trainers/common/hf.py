@@ -99,12 +99,16 @@ def save_folder(model, tokenizer, out: Path, dtype: torch.dtype | None = None) -
     tokenizer.save_pretrained(out)
 
 
+_TIMINGS = ("eval_runtime", "eval_samples_per_second", "eval_steps_per_second")
+
+
 def eval_history(log_history: list[dict]) -> list[dict]:
     """The validation rows of a Trainer's log history (one per epoch), rounded for the card."""
     rows = []
     for entry in log_history:
         if any(key.startswith("eval_") for key in entry):
             rows.append({k: (round(v, 6) if isinstance(v, float) and math.isfinite(v) else v)
-                         for k, v in entry.items() if k.startswith("eval_") or k in ("epoch", "step")})
+                         for k, v in entry.items()
+                         if (k.startswith("eval_") and k not in _TIMINGS) or k in ("epoch", "step")})
     return rows
 
