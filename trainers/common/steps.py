@@ -24,6 +24,7 @@ class Trace:
     and the terminal's verdict."""
 
     problem_id: str
+    question: str
     leaf_path: str
     steps: tuple[str, ...]
     targets: tuple[float | None, ...]
@@ -36,9 +37,9 @@ def ancestor_paths(path: str) -> list[str]:
     return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
 
 
-def traces(step_rows: Iterable[dict], target: str) -> tuple[list[Trace], int]:
+def traces(step_rows: Iterable[dict], questions: dict[str, str], target: str) -> tuple[list[Trace], int]:
     """One Trace per terminal step, targets from column ``target``; also the number of terminal
-    steps left out because a step on their path is missing from the rows."""
+    steps left out because a step on their path, or their problem's question, is missing."""
     rows = list(step_rows)
     by_key = {(r["label_run_id"], r["problem_id"], r["path"]): r for r in rows}
     out, missing = [], 0
@@ -46,10 +47,10 @@ def traces(step_rows: Iterable[dict], target: str) -> tuple[list[Trace], int]:
         if not leaf["is_terminal"]:
             continue
         path_rows = [by_key.get((leaf["label_run_id"], leaf["problem_id"], p)) for p in ancestor_paths(leaf["path"])]
-        if any(r is None for r in path_rows):
+        if any(r is None for r in path_rows) or leaf["problem_id"] not in questions:
             missing += 1
             continue
-        out.append(Trace(leaf["problem_id"], leaf["path"], tuple(r["step_text"] for r in path_rows),
+        out.append(Trace(leaf["problem_id"], questions[leaf["problem_id"]], leaf["path"], tuple(r["step_text"] for r in path_rows),
                          tuple(_float(r[target]) for r in path_rows), leaf["verdict"]))
     out.sort(key=lambda t: (t.problem_id, t.leaf_path))
     return out, missing

@@ -24,6 +24,7 @@ from transforms.steps import STEP_SEPARATOR
 SCORER_BACKENDS = ("vllm", "transformers")
 ACTIVATIONS = ("auto", "none", "sigmoid", "tanh", "softmax")
 TEMPLATES = ("auto", "plain", "chat", "prompt")
+AGGREGATIONS = ("last", "min", "product")
 FOLDER_KEY = "treemill_scorer"  # config.json key a trainer writes (kind, activation, template)
 
 
@@ -39,6 +40,9 @@ class ScorerSpec:
     steps in an assistant turn with the tokenizer's chat template (for value models trained on chat
     transcripts); ``prompt`` is the policy's own context: the chat template's open assistant turn
     (the generation prompt) followed by the steps (AlphaMath's value head shares the policy's input).
+    aggregation: how a step-level scorer (PRM) scores a solution: ``last`` = the score of the whole
+    text (the score at its last step); ``min`` / ``product`` score every prefix (each step's end)
+    and take the minimum / product, the choices of Let's Verify Step by Step (Lightman et al. 2023).
     """
 
     model: str
@@ -52,6 +56,7 @@ class ScorerSpec:
     label: int = -1
     template: str = "auto"
     tokenizer: str | None = None
+    aggregation: str = "last"
 
     def __post_init__(self) -> None:
         if not self.model:
@@ -62,6 +67,8 @@ class ScorerSpec:
             raise ValueError(f"unknown scorer activation {self.activation!r}; choose one of {', '.join(ACTIVATIONS)}")
         if self.template not in TEMPLATES:
             raise ValueError(f"unknown scorer template {self.template!r}; choose one of {', '.join(TEMPLATES)}")
+        if self.aggregation not in AGGREGATIONS:
+            raise ValueError(f"unknown scorer aggregation {self.aggregation!r}; choose one of {', '.join(AGGREGATIONS)}")
         if self.batch_size < 1:
             raise ValueError(f"scorer batch_size must be >= 1, got {self.batch_size}")
         if self.max_model_len < 64:
@@ -89,6 +96,29 @@ def folder_scorer_config(path: str) -> dict:
     if not config.is_file():
         return {}
     return dict(json.loads(config.read_text()).get(FOLDER_KEY) or {})
+
+
+def expand_steps(requests: Sequence[ScoreRequest], aggregation: str) -> tuple[list[ScoreRequest], list[int]]:
+    """The requests to score for ``aggregation`` and how many belong to each original request:
+    ``last`` scores each request as is; ``min``/``product`` score every step prefix of it."""
+    if aggregation == "last":
+        return list(requests), [1] * len(requests)
+    flat, counts = [], []
+    for request in requests:
+        prefixes = [ScoreRequest(request.question, request.steps[:k]) for k in range(1, len(request.steps) + 1)]
+        flat.extend(prefixes or [request])
+        counts.append(len(prefixes) or 1)
+    return flat, counts
+
+
+def aggregate(scores: Sequence[float], counts: Sequence[int], aggregation: str) -> list[float]:
+    """One score per original request from ``expand_steps``'s scores (see ``ScorerSpec.aggregation``)."""
+    out, start = [], 0
+    for count in counts:
+        part = scores[start:start + count]
+        start += count
+        out.append(part[-1] if aggregation == "last" else min(part) if aggregation == "min" else math.prod(part))
+    return out
 
 
 def score_text(request: ScoreRequest, template: str, tokenizer=None) -> str:
