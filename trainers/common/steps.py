@@ -17,6 +17,9 @@ import math
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+from transforms.protocols import ScoreRequest
+from transforms.scorer import score_text
+
 
 @dataclass(frozen=True)
 class Trace:
@@ -104,3 +107,10 @@ def mark_prefixes(encode, texts: Sequence[str], targets: Sequence[float | None],
             marks[len(ids) - 1] = float(target)
     flush()
     return out, dropped
+
+
+def prefix_texts(trace: Trace, template: str, tokenizer=None) -> list[str]:
+    """The text the scorer reads (``score_text`` with ``template``) for each partial solution of
+    the trace: steps 1..k for k = 1..len(steps)."""
+    return [score_text(ScoreRequest(trace.question, trace.steps[:k]), template, tokenizer)
+            for k in range(1, len(trace.steps) + 1)]
