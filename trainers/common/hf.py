@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import shutil
 from pathlib import Path
 
 import torch
@@ -28,12 +29,27 @@ def checkpoint_dir(config: TrainerConfig) -> Path:
     return Path(config.output) / CHECKPOINTS
 
 
+def last_complete_checkpoint(folder: Path) -> Path | None:
+    """The newest checkpoint that was fully written, or None.
+
+    The Trainer writes trainer_state.json last, so a checkpoint without it was cut off by a crash
+    (transformers' get_last_checkpoint would pick it and fail); such folders are removed.
+    """
+    found = sorted(folder.glob("checkpoint-*"), key=lambda p: int(p.name.rsplit("-", 1)[1])
+                   if p.name.rsplit("-", 1)[1].isdigit() else -1, reverse=True)
+    for candidate in found:
+        if (candidate / "trainer_state.json").is_file():
+            return candidate
+        log.warning("removing %s: it was not fully written (the run stopped while saving)", candidate)
+        shutil.rmtree(candidate, ignore_errors=True)
+    return None
+
+
 def resume_from(config: TrainerConfig) -> str | None:
     """The checkpoint to resume from (``resume``), or None; refuses to silently restart over checkpoints."""
-    from transformers.trainer_utils import get_last_checkpoint
-
     folder = checkpoint_dir(config)
-    last = get_last_checkpoint(str(folder)) if folder.is_dir() else None
+    last = last_complete_checkpoint(folder) if folder.is_dir() else None
+    last = str(last) if last is not None else None
     if config.resume:
         if last is None:
             log.warning("resume: no checkpoint under %s, starting from the beginning", folder)
