@@ -11,7 +11,7 @@ TARGETS = ("q", "q_terminal", "q_search")
 
 @dataclass(frozen=True)
 class ValueConfig(TrainerConfig):
-    """value_weight: beta in L = -log pi(x+) + beta * MSE(V(s_t), Q(s_t)) (AlphaMath Eq. 8; the
+    """value_weight: beta in L = -log pi(x+) + beta * MSE(V(s_t), Q(s_t)) (AlphaMath Sec. 3 training objective; the
     weight_alpha of Super_MARIO's trainer); target: the ``steps`` column V regresses, in [-1, 1]:
     ``q`` (the search's stored Q when it kept one, else Q from terminal rewards), ``q_terminal`` or
     ``q_search``."""

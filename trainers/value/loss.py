@@ -25,6 +25,6 @@ def policy_loss(lm_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 
 def alphamath_loss(lm_logits, labels, values, targets, beta: float) -> tuple[torch.Tensor, dict]:
-    """L = -log pi(x+) + beta * ||V(s_t) - Q-hat(s_t)||^2 (AlphaMath, arXiv 2405.03553, Eq. 8)."""
+    """L = -log pi(x+) + beta * ||V(s_t) - Q-hat(s_t)||^2 (AlphaMath, arXiv 2405.03553, Sec. 3 training objective)."""
     lm, value = policy_loss(lm_logits, labels), value_loss(values, targets)
     return lm + beta * value, {"lm_loss": lm.item(), "value_loss": value.item()}

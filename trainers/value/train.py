@@ -1,6 +1,6 @@
 """Value: AlphaMath's policy and value model, one backbone with the LM head and a scalar value head,
 trained jointly with -log pi(x+) on correct solutions plus beta * MSE(V(s_t), Q-hat(s_t)) on every
-step's value target (AlphaMath Eq. 8; Super_MARIO's implementation details).
+step's value target (AlphaMath, arXiv 2405.03553, Sec. 3 training objective; Super_MARIO's implementation details).
 
 The value head reads the policy's own context (the chat generation prompt followed by the steps),
 at the last token of each step. Departures from Super_MARIO's ValueHead: no bias and no dropout, so
