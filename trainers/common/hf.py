@@ -59,8 +59,33 @@ def resume_from(config: TrainerConfig) -> str | None:
     return None
 
 
-def training_kwargs(config: TrainerConfig) -> dict:
-    """Arguments for ``transformers.TrainingArguments`` (or a TRL config, its subclass)."""
+def prepare(config: TrainerConfig):
+    """(checkpoint to resume from or None, local base model folder, its tokenizer with a pad token)."""
+    from transformers import AutoTokenizer
+
+    from transforms.policy.models import resolve_model
+
+    resume = resume_from(config)
+    base = resolve_model(config.model)
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return resume, base, tokenizer
+
+
+def sequence_classifier(base: str, tokenizer, config: TrainerConfig):
+    """The base model with a fresh one-label head (seeded), LoRA-wrapped if asked: PPM and PRM."""
+    from transformers import AutoModelForSequenceClassification
+
+    torch.manual_seed(config.seed)  # the new head's initialisation
+    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1, dtype="float32")
+    model.config.pad_token_id = tokenizer.pad_token_id
+    return with_lora(model, config, "SEQ_CLS")
+
+
+def training_kwargs(config: TrainerConfig, validation: bool = True) -> dict:
+    """Arguments for ``transformers.TrainingArguments`` (or a TRL config, its subclass); no
+    evaluation when there is no validation set."""
     return dict(
         output_dir=str(checkpoint_dir(config)),
         num_train_epochs=config.epochs, max_steps=config.max_steps, learning_rate=config.learning_rate,
@@ -70,7 +95,7 @@ def training_kwargs(config: TrainerConfig) -> dict:
         bf16=use_bf16(config), seed=config.seed, data_seed=config.seed,
         # Validation each epoch (the metrics go in the model card); checkpoints each epoch unless
         # save_steps is set, so a crash loses at most that much work.
-        eval_strategy="epoch", save_strategy="steps" if config.save_steps else "epoch",
+        eval_strategy="epoch" if validation else "no", save_strategy="steps" if config.save_steps else "epoch",
         save_steps=config.save_steps or 500, save_total_limit=config.save_total_limit,
         logging_steps=config.logging_steps, logging_first_step=True, report_to="none",
         disable_tqdm=not config.progress, remove_unused_columns=False, dataloader_num_workers=0,

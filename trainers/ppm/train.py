@@ -16,7 +16,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from trl import RewardConfig, RewardTrainer
 from trl.trainer.reward_trainer import DataCollatorForPreference
 
@@ -99,23 +98,12 @@ def build_datasets(config: PPMConfig, tokenizer, provenance: Provenance):
 
 def train(config: PPMConfig) -> Path:
     """Train the PPM and write its sequence-classification folder; returns it."""
-    from transforms.policy.models import resolve_model
-
     out = Path(config.output)
-    resume = hf.resume_from(config)
-    base = resolve_model(config.model)
-    tokenizer = AutoTokenizer.from_pretrained(base)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    resume, base, tokenizer = hf.prepare(config)
     provenance = Provenance(config.data)
     train_set, val_set, counts = build_datasets(config, tokenizer, provenance)
-    torch.manual_seed(config.seed)  # the new head's initialisation
-    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1, dtype="float32")
-    model.config.pad_token_id = tokenizer.pad_token_id
-    model = hf.with_lora(model, config, "SEQ_CLS")
-    kwargs = hf.training_kwargs(config)
-    if val_set is None:
-        kwargs["eval_strategy"] = "no"
+    model = hf.sequence_classifier(base, tokenizer, config)
+    kwargs = hf.training_kwargs(config, validation=val_set is not None)
     args = RewardConfig(**kwargs, max_length=None, center_rewards_coefficient=config.center_rewards or None,
                         dataset_num_proc=None)
     trainer = PPMTrainer(model=model, args=args, train_dataset=train_set, eval_dataset=val_set,

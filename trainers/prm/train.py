@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, TrainingArguments
+from transformers import TrainingArguments
 
 from trainers.common import hf
 from trainers.common.card import CardFacts, write_card
@@ -50,14 +50,8 @@ class PRMTrainer(StepTargetTrainer):
 
 def train(config: PRMConfig) -> Path:
     """Train the PRM and write its sequence-classification folder; returns it."""
-    from transforms.policy.models import resolve_model
-
     out = Path(config.output)
-    resume = hf.resume_from(config)
-    base = resolve_model(config.model)
-    tokenizer = AutoTokenizer.from_pretrained(base)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    resume, base, tokenizer = hf.prepare(config)
 
     def sequences(trace):
         marked, dropped = prm_sequences(trace, lambda text: tokenizer(text)["input_ids"], config.max_length)
@@ -65,13 +59,8 @@ def train(config: PRMConfig) -> Path:
 
     provenance = Provenance(config.data)
     train_set, val_set, counts = step_datasets(config, config.target, sequences, provenance)
-    torch.manual_seed(config.seed)  # the new head's initialisation
-    model = AutoModelForSequenceClassification.from_pretrained(base, num_labels=1, dtype="float32")
-    model.config.pad_token_id = tokenizer.pad_token_id
-    model = hf.with_lora(model, config, "SEQ_CLS")
-    kwargs = hf.training_kwargs(config)
-    if val_set is None:
-        kwargs["eval_strategy"] = "no"
+    model = hf.sequence_classifier(base, tokenizer, config)
+    kwargs = hf.training_kwargs(config, validation=val_set is not None)
     trainer = PRMTrainer(loss_kind=config.loss, model=model, args=TrainingArguments(**kwargs), train_dataset=train_set,
                          eval_dataset=val_set, data_collator=StepCollator(tokenizer.pad_token_id),
                          processing_class=tokenizer)

@@ -36,22 +36,16 @@ def build_datasets(config: SFTConfig, provenance: Provenance):
 
 def train(config: SFTConfig) -> Path:
     """Fine-tune and write the policy folder; returns it."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
     from trl import SFTConfig as TRLSFTConfig, SFTTrainer
 
-    from transforms.policy.models import resolve_model
-
     out = Path(config.output)
-    resume = hf.resume_from(config)
+    resume, base, tokenizer = hf.prepare(config)
     provenance = Provenance(config.data)
     train_set, val_set, counts = build_datasets(config, provenance)
-    base = resolve_model(config.model)
-    tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModelForCausalLM.from_pretrained(base, dtype="float32")
     model = hf.with_lora(model, config, "CAUSAL_LM")
-    kwargs = hf.training_kwargs(config)
-    if val_set is None:
-        kwargs["eval_strategy"] = "no"
+    kwargs = hf.training_kwargs(config, validation=val_set is not None)
     args = TRLSFTConfig(**kwargs, max_length=config.max_length, completion_only_loss=True, packing=False,
                         dataset_num_proc=None)
     trainer = SFTTrainer(model=model, args=args, train_dataset=train_set, eval_dataset=val_set,

@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer, TrainingArguments
+from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, TrainingArguments
 
 from trainers.common import hf
 from trainers.common.card import CardFacts, write_card
@@ -72,14 +72,8 @@ def save_outputs(model, tokenizer, out: Path, dtype, config: ValueConfig) -> Non
 
 def train(config: ValueConfig) -> Path:
     """Train policy + value jointly; write OUT (value scorer) and OUT/policy; returns OUT."""
-    from transforms.policy.models import resolve_model
-
     out = Path(config.output)
-    resume = hf.resume_from(config)
-    base = resolve_model(config.model)
-    tokenizer = AutoTokenizer.from_pretrained(base)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    resume, base, tokenizer = hf.prepare(config)
     if not getattr(tokenizer, "chat_template", None):
         raise ValueError(f"{config.model} has no chat template: the value model reads the policy's chat prompt")
 
@@ -92,9 +86,7 @@ def train(config: ValueConfig) -> Path:
     torch.manual_seed(config.seed)  # the new head's initialisation
     add_value_head(model)
     model = hf.with_lora(model, config, "CAUSAL_LM", extra_trainable=("v_head",))
-    kwargs = hf.training_kwargs(config)
-    if val_set is None:
-        kwargs["eval_strategy"] = "no"
+    kwargs = hf.training_kwargs(config, validation=val_set is not None)
     trainer = ValueTrainer(beta=config.value_weight, model=model, args=TrainingArguments(**kwargs),
                            train_dataset=train_set, eval_dataset=val_set,
                            data_collator=StepCollator(tokenizer.pad_token_id), processing_class=tokenizer)
