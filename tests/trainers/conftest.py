@@ -17,51 +17,58 @@ FAST = dict(batch_size=16, logging_steps=1, progress=False, save_total_limit=1)
 
 
 @pytest.fixture(scope="session")
-def hand_export(tmp_path_factory) -> Path:
-    """generate-like shards of the hand trees -> label -> export: 3 problems (2 with traces),
+def hand_labels(tmp_path_factory) -> Path:
+    """generate-like shards of the hand trees, labelled in place: 3 problems (2 with traces),
     26 steps, 21 pairs, 3 SFT traces."""
-    from pipelines.export import run as export
     from pipelines.label import run as label
 
     shards = tmp_path_factory.mktemp("hand-shards")
     write_hand_trees(shards)
     label(["--shards", str(shards)])
+    return shards
+
+
+@pytest.fixture(scope="session")
+def hand_export(hand_labels, tmp_path_factory) -> Path:
+    from pipelines.export import run as export
+
     out = tmp_path_factory.mktemp("hand-export")
-    export(["--shards", str(shards), "--output", str(out), "--no-plots"])
+    export(["--shards", str(hand_labels), "--output", str(out), "--no-plots"])
     return out
+
+
+SCORER_RUN = dict(max_steps=16, learning_rate=1e-3, val_fraction=0.5, seed=0, save_steps=8)
+
+
+def _train(kind: str, config_name: str, data: Path, model: str, tmp_path_factory, **settings) -> Path:
+    import importlib
+
+    module = importlib.import_module(f"trainers.{kind}")
+    config = getattr(module, config_name)(data=str(data), model=model, output=str(tmp_path_factory.mktemp(kind)),
+                                          **FAST, **settings)
+    return module.train(config)
 
 
 @pytest.fixture(scope="session")
 def sft_out(hand_export, tiny_model_dir, tmp_path_factory) -> Path:
-    from trainers.sft import SFTConfig, train
-
     # seed 2 holds p1 out: the policy fits p2's single trace, validation runs on p1's two.
-    return train(SFTConfig(data=str(hand_export), model=tiny_model_dir, output=str(tmp_path_factory.mktemp("sft")),
-                           max_steps=60, learning_rate=2e-3, val_fraction=0.5, seed=2, save_steps=30, **FAST))
+    return _train("sft", "SFTConfig", hand_export, tiny_model_dir, tmp_path_factory,
+                  max_steps=60, learning_rate=2e-3, val_fraction=0.5, seed=2, save_steps=30)
 
 
 @pytest.fixture(scope="session")
 def ppm_out(hand_export, tiny_model_dir, tmp_path_factory) -> Path:
-    from trainers.ppm import PPMConfig, train
-
-    return train(PPMConfig(data=str(hand_export), model=tiny_model_dir, output=str(tmp_path_factory.mktemp("ppm")),
-                           max_steps=16, learning_rate=1e-3, val_fraction=0.5, seed=0, save_steps=8, **FAST))
+    return _train("ppm", "PPMConfig", hand_export, tiny_model_dir, tmp_path_factory, **SCORER_RUN)
 
 
 @pytest.fixture(scope="session")
 def prm_out(hand_export, tiny_model_dir, tmp_path_factory) -> Path:
-    from trainers.prm import PRMConfig, train
-
-    return train(PRMConfig(data=str(hand_export), model=tiny_model_dir, output=str(tmp_path_factory.mktemp("prm")),
-                           max_steps=16, learning_rate=1e-3, val_fraction=0.5, seed=0, save_steps=8, **FAST))
+    return _train("prm", "PRMConfig", hand_export, tiny_model_dir, tmp_path_factory, **SCORER_RUN)
 
 
 @pytest.fixture(scope="session")
 def value_out(hand_export, tiny_model_dir, tmp_path_factory) -> Path:
-    from trainers.value import ValueConfig, train
-
-    return train(ValueConfig(data=str(hand_export), model=tiny_model_dir, output=str(tmp_path_factory.mktemp("value")),
-                             max_steps=16, learning_rate=1e-3, val_fraction=0.5, seed=0, save_steps=8, **FAST))
+    return _train("value", "ValueConfig", hand_export, tiny_model_dir, tmp_path_factory, **SCORER_RUN)
 
 
 def log_history(out: Path) -> list[dict]:
