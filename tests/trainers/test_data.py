@@ -44,3 +44,14 @@ def test_sft_lora_merges_into_a_plain_model(hand_export, tiny_model_dir, tmp_pat
     assert set(merged) == set(base)  # no lora_A / lora_B left: the adapters are merged
     name = "model.layers.0.self_attn.q_proj.weight"
     assert not base[name].equal(merged[name])
+
+
+def test_a_run_that_stops_mid_epoch_is_still_validated(hand_export, tiny_model_dir, tmp_path):
+    import json
+
+    from trainers.prm import PRMConfig, train
+
+    out = train(PRMConfig(data=str(hand_export), model=tiny_model_dir, output=str(tmp_path / "prm"), max_steps=2,
+                          batch_size=2, val_fraction=0.5, progress=False, loss="mse"))
+    [row] = json.loads((out / "treemill_training.json").read_text())["validation"]
+    assert row["step"] == 2 and row["epoch"] < 1 and 0 <= row["eval_step_auc"] <= 1

@@ -140,6 +140,15 @@ def save_folder(model, tokenizer, out: Path, dtype: torch.dtype | None = None) -
     tokenizer.save_pretrained(out)
 
 
+def run(trainer, resume: str | None, has_validation: bool) -> None:
+    """Train (from ``resume`` if given), then validate once more if the last step was not
+    validated (max_steps ending mid-epoch), so the card always has the final model's metrics."""
+    trainer.train(resume_from_checkpoint=resume)
+    validated = [e["step"] for e in trainer.state.log_history if any(k.startswith("eval_") for k in e)]
+    if has_validation and (not validated or validated[-1] < trainer.state.global_step):
+        trainer.evaluate()
+
+
 _TIMINGS = ("eval_runtime", "eval_samples_per_second", "eval_steps_per_second")
 
 

@@ -109,7 +109,7 @@ def train(config: PPMConfig) -> Path:
     trainer = PPMTrainer(model=model, args=args, train_dataset=train_set, eval_dataset=val_set,
                          processing_class=tokenizer,
                          data_collator=WeightedPreferenceCollator(pad_token_id=tokenizer.pad_token_id))
-    trainer.train(resume_from_checkpoint=resume)
+    hf.run(trainer, resume, val_set is not None)
     final = hf.merged(trainer.model)
     declare_scorer(final, "ppm", activation="none", template=TEMPLATE)
     hf.save_folder(final, tokenizer, out, hf.saved_dtype(base))

@@ -64,7 +64,7 @@ def train(config: PRMConfig) -> Path:
     trainer = PRMTrainer(loss_kind=config.loss, model=model, args=TrainingArguments(**kwargs), train_dataset=train_set,
                          eval_dataset=val_set, data_collator=StepCollator(tokenizer.pad_token_id),
                          processing_class=tokenizer)
-    trainer.train(resume_from_checkpoint=resume)
+    hf.run(trainer, resume, val_set is not None)
     final = hf.merged(trainer.model)
     declare_scorer(final, "prm", activation="sigmoid", template=TEMPLATE, target=config.target, loss=config.loss)
     hf.save_folder(final, tokenizer, out, hf.saved_dtype(base))

@@ -50,7 +50,7 @@ def train(config: SFTConfig) -> Path:
                         dataset_num_proc=None)
     trainer = SFTTrainer(model=model, args=args, train_dataset=train_set, eval_dataset=val_set,
                          processing_class=tokenizer)
-    trainer.train(resume_from_checkpoint=resume)
+    hf.run(trainer, resume, val_set is not None)
     final = hf.merged(trainer.model)
     hf.save_folder(final, tokenizer, out, hf.saved_dtype(base))
     validation = hf.eval_history(trainer.state.log_history)

@@ -90,7 +90,7 @@ def train(config: ValueConfig) -> Path:
     trainer = ValueTrainer(beta=config.value_weight, model=model, args=TrainingArguments(**kwargs),
                            train_dataset=train_set, eval_dataset=val_set,
                            data_collator=StepCollator(tokenizer.pad_token_id), processing_class=tokenizer)
-    trainer.train(resume_from_checkpoint=resume)
+    hf.run(trainer, resume, val_set is not None)
     save_outputs(hf.merged(trainer.model), tokenizer, out, hf.saved_dtype(base), config)
     write_card(CardFacts("value", "treemill AlphaMath policy + value model", config.model, base, config.as_dict(),
                          provenance, counts, hf.eval_history(trainer.state.log_history),
