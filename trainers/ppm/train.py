@@ -55,11 +55,10 @@ class PPMTrainer(RewardTrainer):
         loss = ppm_loss(chosen, rejected, weight.to(chosen.device))
         if self.args.center_rewards_coefficient:
             loss = loss + self.args.center_rewards_coefficient * torch.mean((chosen + rejected) ** 2)
-        with torch.no_grad():  # RewardTrainer.log averages these per logging window
-            metrics = self._metrics["train" if model.training else "eval"]
-            metrics["accuracy"].append(pairwise_correct(chosen, rejected) / chosen.numel())
-            metrics["margin"].append((chosen - rejected).mean().item())
-        if not model.training:
+        if model.training:  # RewardTrainer.log averages these per logging window (batch means)
+            self._metrics["train"]["accuracy"].append(pairwise_correct(chosen, rejected) / chosen.numel())
+            self._metrics["train"]["margin"].append((chosen - rejected).mean().item())
+        else:  # validation: exact counts over all held-out pairs, not a mean of batch means
             self._pairs[0] += pairwise_correct(chosen, rejected)
             self._pairs[1] += chosen.numel()
         return (loss, outputs) if return_outputs else loss
