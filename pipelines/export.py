@@ -1,7 +1,7 @@
 """export: a labelled run -> a Hugging Face dataset folder, TRL-ready files and plots.
 
     OUTPUT/README.md                  dataset card (YAML configs, how it was made, counts, fields, plots)
-    OUTPUT/data/<config>/*.parquet    trees, steps, pairs, sft, trl_stepwise, trl_preference, trl_sft
+    OUTPUT/data/<config>/*.parquet    trees, problems, steps, pairs, sft, trl_stepwise, trl_preference, trl_sft
     OUTPUT/plots/*.png                Q values, accuracy vs budget, pairs per problem
     OUTPUT/viewer/index.html          the trees as a static site (pipelines.view), opens offline
 
@@ -29,7 +29,7 @@ from pipelines.common import OneLineParser, UsageError, fail, parse_pipeline_arg
 from pipelines.label import TABLES
 from pipelines.view import write_site
 from queries import load_sql
-from schemas import NODES_V1, PAIR_KINDS, TRL_PREFERENCE_V1, TRL_SFT_V1, TRL_STEPWISE_V1
+from schemas import NODES_V1, PAIR_KINDS, PROBLEMS_V1, TRL_PREFERENCE_V1, TRL_SFT_V1, TRL_STEPWISE_V1
 from transforms.labels import trl
 from transforms.labels.card import CardFacts, Config, dataset_card
 from transforms.labels.plots import write_plots
@@ -37,6 +37,7 @@ from transforms.shards import shard_name, write_table
 
 DESCRIPTIONS = {
     "trees": "Every node of every stored search tree (nodes/v1); parent_id links rebuild the trees.",
+    "problems": "The problems searched (problems/v1): question and gold answer; steps rows join on problem_id.",
     "steps": "One row per step with its labels: Q, Math-Shepherd, ReST-MCTS* and the float PRM label.",
     "pairs": "Preference pairs: rStar-Math PPM step pairs, sibling step pairs and full-solution pairs.",
     "sft": "Top-k correct traces per problem by mean Q, then min Q.",
@@ -44,7 +45,7 @@ DESCRIPTIONS = {
     "trl_preference": "TRL preference pairs (DPOTrainer / RewardTrainer).",
     "trl_sft": "TRL conversational SFT data (SFTTrainer).",
 }
-SCHEMAS = {"trees": NODES_V1, **{table: schema for table, (schema, _) in TABLES.items()},
+SCHEMAS = {"trees": NODES_V1, "problems": PROBLEMS_V1, **{table: schema for table, (schema, _) in TABLES.items()},
            "trl_stepwise": TRL_STEPWISE_V1, "trl_preference": TRL_PREFERENCE_V1, "trl_sft": TRL_SFT_V1}
 PLOTS = {"q_values.png": "Q of intermediate and final steps by correctness",
          "accuracy_vs_budget.png": "Accuracy vs search budget (pass@k, majority@k)",
@@ -176,7 +177,8 @@ def export(args) -> dict:
     for old in ("data", "plots", "viewer"):
         shutil.rmtree(out / old, ignore_errors=True)
     con = connect(shards, labels)
-    rows = {"trees": copy_config("trees", shards / "nodes", out)}
+    rows = {"trees": copy_config("trees", shards / "nodes", out),
+            "problems": copy_config("problems", shards / "problems", out)}
     rows.update({t: copy_config(t, labels / t, out) for t in TABLES})
     tables = {"trl_stepwise": trl.stepwise(con, args.prm_threshold),
               "trl_preference": trl.preference(con, args.preference_kinds), "trl_sft": trl.sft(con)}

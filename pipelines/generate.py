@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     scorer.add_argument("--scorer-backend", choices=SCORER_BACKENDS, default="transformers",
                         help="transformers (batched, no grad) or vllm (pooling engine); default transformers")
     scorer.add_argument("--scorer-param", action="append", default=[], metavar="KEY=VALUE",
-                        help="ScorerSpec field, repeatable (activation, label, template, batch_size, dtype, max_model_len, kv_cache_gb)")
+                        help="ScorerSpec field, repeatable (activation, label, template, aggregation, batch_size, dtype, max_model_len, kv_cache_gb)")
     parser.add_argument("--no-progress", action="store_true", help="no progress line")
     parser.add_argument("--verbose", action="store_true",
                         help="show library logs (vLLM, Beam, torch) on the console instead of <output>/logs/generate.log")

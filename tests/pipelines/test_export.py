@@ -16,7 +16,7 @@ from pipelines.label import run as label
 from tests.cli import assert_one_error_line
 from tests.transforms.labels.hand_trees import write_hand_trees
 
-CONFIGS = ("trees", "steps", "pairs", "sft", "trl_stepwise", "trl_preference", "trl_sft")
+CONFIGS = ("trees", "problems", "steps", "pairs", "sft", "trl_stepwise", "trl_preference", "trl_sft")
 
 
 def _card(folder) -> tuple[dict, str]:
@@ -34,10 +34,10 @@ def test_export_loads_every_config_and_trl_files_read_back(labelled, tmp_path):
     out = tmp_path / "dataset"
     result = export(["--shards", str(labelled), "--output", str(out)])
 
-    # Hand trees: 31 nodes (p1 17, p2 11, p3 2, p4 1); 26 steps; 15 pairs (p1 3 ppm + 3 sibling + 4
+    # Hand trees: 31 nodes (p1 17, p2 11, p3 2, p4 1); 3 problems rows (p4 has none); 26 steps; 15 pairs (p1 3 ppm + 3 sibling + 4
     # solution, p2 2 + 1 + 2); 3 SFT traces; 13 labelled traces (p1 9 + p2 5, less A1's whose code
     # failed: unlabelled); 15 preference rows; 3 conversations.
-    expected = {"trees": 31, "steps": 26, "pairs": 15, "sft": 3, "trl_stepwise": 13, "trl_preference": 15, "trl_sft": 3}
+    expected = {"trees": 31, "problems": 3, "steps": 26, "pairs": 15, "sft": 3, "trl_stepwise": 13, "trl_preference": 15, "trl_sft": 3}
     assert result["rows"] == expected
     header, body = _card(out)
     assert [c["config_name"] for c in header["configs"]] == list(CONFIGS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from transforms.protocols import ScoreRequest
-from transforms.scorer.spec import ScorerSpec, score_text, to_score
+from transforms.scorer.spec import ScorerSpec, aggregate, expand_steps, score_text, to_score
 
 
 class HFScorer:
@@ -17,9 +17,9 @@ class HFScorer:
 
         from transforms.policy.models import resolve_model
 
-        self.spec = spec
-        self.model_id = spec.model
         path = resolve_model(spec.model)
+        self.spec = spec = spec.for_folder(path)  # a trainer's folder declares activation and template
+        self.model_id = spec.model
         self.tokenizer = AutoTokenizer.from_pretrained(spec.tokenizer or path)
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
@@ -32,11 +32,12 @@ class HFScorer:
         self.model.to(self.device).eval()
 
     def score(self, requests: Sequence[ScoreRequest]) -> list[float]:
-        texts = [score_text(r, self.spec.template, self.tokenizer) for r in requests]
+        flat, counts = expand_steps(requests, self.spec.aggregation)
+        texts = [score_text(r, self.spec.template, self.tokenizer) for r in flat]
         scores: list[float] = []
         for start in range(0, len(texts), self.spec.batch_size):
             scores.extend(self._score_batch(texts[start:start + self.spec.batch_size]))
-        return scores
+        return aggregate(scores, counts, self.spec.aggregation)
 
     def _score_batch(self, texts: list[str]) -> list[float]:
         import torch

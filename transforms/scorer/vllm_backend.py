@@ -10,7 +10,7 @@ from typing import Sequence
 
 from transforms.policy.vllm_backend import start_engine
 from transforms.protocols import ScoreRequest
-from transforms.scorer.spec import ScorerSpec, score_text, to_score
+from transforms.scorer.spec import ScorerSpec, aggregate, expand_steps, score_text, to_score
 
 
 class VLLMScorer:
@@ -19,9 +19,9 @@ class VLLMScorer:
     def __init__(self, spec: ScorerSpec):
         from transforms.policy.models import resolve_model
 
-        self.spec = spec
-        self.model_id = spec.model
         path = resolve_model(spec.model)
+        self.spec = spec = spec.for_folder(path)  # a trainer's folder declares activation and template
+        self.model_id = spec.model
         # Pooling never samples, so chunked prefill can stay on (seeded_sampling=False).
         self.llm = start_engine(path, tokenizer=spec.tokenizer, dtype=spec.dtype, max_model_len=spec.max_model_len,
                                 seed=spec.seed, kv_cache_gb=spec.kv_cache_gb, seeded_sampling=False,
@@ -33,6 +33,8 @@ class VLLMScorer:
 
         if not requests:
             return []
-        texts = [score_text(r, self.spec.template, self.tokenizer) for r in requests]
+        flat, counts = expand_steps(requests, self.spec.aggregation)
+        texts = [score_text(r, self.spec.template, self.tokenizer) for r in flat]
         outputs = self.llm.classify(texts, pooling_params=PoolingParams(use_activation=False), use_tqdm=False)
-        return [to_score(out.outputs.probs, self.spec.activation, self.spec.label) for out in outputs]
+        scores = [to_score(out.outputs.probs, self.spec.activation, self.spec.label) for out in outputs]
+        return aggregate(scores, counts, self.spec.aggregation)

@@ -70,3 +70,31 @@ def test_vllm_pooling_scorer_matches_transformers(tiny_scorer_dir, tiny_vllm_sco
     sig = build_scorer(ScorerSpec(tiny_scorer_dir, activation="sigmoid")).score(REQUESTS[:1])[0]
     assert 0.0 <= sig <= 1.0
     assert os.environ.get("VLLM_ENABLE_V1_MULTIPROCESSING") == "0"  # both engines live in this process
+
+
+def test_a_trainer_folder_declares_activation_and_template(tmp_path):
+    import json
+
+    (tmp_path / "config.json").write_text(json.dumps(
+        {"treemill_scorer": {"kind": "prm", "activation": "sigmoid", "template": "prompt"}}))
+    spec = ScorerSpec(str(tmp_path)).for_folder(str(tmp_path))
+    assert (spec.activation, spec.template) == ("sigmoid", "prompt")
+    kept = ScorerSpec(str(tmp_path), activation="none", template="chat").for_folder(str(tmp_path))
+    assert (kept.activation, kept.template) == ("none", "chat")  # what the user gives wins
+    plain = ScorerSpec("m").for_folder(str(tmp_path / "elsewhere"))
+    assert (plain.activation, plain.template) == ("auto", "plain")  # a folder without a declaration
+    with pytest.raises(ValueError, match="aggregation"):
+        ScorerSpec("m", aggregation="mean")
+
+
+def test_prompt_template_is_the_policy_context():
+    class ChatML:
+        chat_template = "chatml"
+
+        def apply_chat_template(self, messages, tokenize, add_generation_prompt):
+            assert not tokenize and add_generation_prompt
+            return "".join(f"<u>{m['content']}</u>" for m in messages) + "<a>"
+
+    assert score_text(REQUESTS[0], "prompt", ChatML()) == "<u>What is 2+3?</u><a>2 + 3 = 5.\n\nThe answer is \\boxed{5}."
+    with pytest.raises(ValueError, match="chat template"):
+        score_text(REQUESTS[0], "prompt", None)
