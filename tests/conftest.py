@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-TEST_DATA = REPO / "tests" / "data"  # small real samples with attribution (tests/data/README.md); never ../shared
+TEST_DATA = REPO / "tests" / "data"  # small real samples with attribution (tests/data/README.md); tests read nothing outside the repo
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a hub
 
