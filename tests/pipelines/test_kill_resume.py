@@ -21,6 +21,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.generate import DEMO_INPUT
+from pipelines.generate import run as generate
+from tests.cli import assert_one_error_line
 
 REPO = Path(__file__).resolve().parents[2]
 PROBLEMS = 5
@@ -58,16 +60,15 @@ def _kill_at(proc: subprocess.Popen, ready, delay: float, timeout: float = 600) 
     return killed
 
 
-def _table(pattern: str, order: str) -> list[dict]:
+def _table(pattern: str, order: str, exclude: str = "created_at") -> list[dict]:
     """Rows of every shard matching ``pattern``, sorted, without the wall-clock column."""
-    rel = duckdb.sql(f"SELECT * EXCLUDE (created_at) FROM read_parquet('{pattern}') ORDER BY {order}") \
-        if "nodes" in pattern else duckdb.sql(f"SELECT * FROM read_parquet('{pattern}') ORDER BY {order}")
-    return rel.arrow().to_pylist()
+    columns = f"* EXCLUDE ({exclude})" if exclude else "*"
+    return duckdb.sql(f"SELECT {columns} FROM read_parquet('{pattern}') ORDER BY {order}").to_arrow_table().to_pylist()
 
 
-def _generate_argv(model: str, out: Path) -> list[str]:
-    return ["--input", str(DEMO_INPUT), "--limit", str(PROBLEMS), "--output", str(out), "--model", model,
-            "--max-model-len", "1024", "--kv-cache-gb", "0.25", *SEARCH]
+def _generate_argv(spec, out: Path) -> list[str]:
+    return ["--input", str(DEMO_INPUT), "--limit", str(PROBLEMS), "--output", str(out), "--model", spec.model,
+            "--max-model-len", str(spec.max_model_len), "--kv-cache-gb", str(spec.kv_cache_gb), *SEARCH]
 
 
 def _parts(out: Path) -> int:
@@ -76,14 +77,14 @@ def _parts(out: Path) -> int:
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory, tiny_model_dir):
-    """The reference: one uninterrupted generate run."""
+def uninterrupted(tmp_path_factory, tiny_policy, tiny_policy_spec):
+    """The reference: one uninterrupted generate run (in this process, on the shared engine)."""
     out = tmp_path_factory.mktemp("reference")
-    _finish(_start("pipelines.generate", _generate_argv(tiny_model_dir, out)))
+    generate(_generate_argv(tiny_policy_spec, out))
     return out
 
 
-def test_generate_killed_five_times_ends_with_the_uninterrupted_node_table(uninterrupted, tiny_model_dir, tmp_path):
+def test_generate_killed_five_times_ends_with_the_uninterrupted_node_table(uninterrupted, tiny_policy_spec, tmp_path):
     out = tmp_path / "killed"
     rng = random.Random(13)
     killed_after_progress = 0
@@ -91,11 +92,10 @@ def test_generate_killed_five_times_ends_with_the_uninterrupted_node_table(unint
         # A kill point: during start-up or the first batch (k=0), or just after a batch committed (k=1).
         before, k = _parts(out), rng.choice([0, 1])
         delay = rng.uniform(2.0, 15.0) if k == 0 else rng.uniform(0.0, 2.0)
-        proc = _start("pipelines.generate", _generate_argv(tiny_model_dir, out))
+        proc = _start("pipelines.generate", _generate_argv(tiny_policy_spec, out))
         killed = _kill_at(proc, lambda: _parts(out) >= before + k, delay)
         killed_after_progress += killed and _parts(out) > before
-        assert not (out / "manifest.json").exists() or not killed  # a killed run never looks finished
-    log = _finish(_start("pipelines.generate", _generate_argv(tiny_model_dir, out)))
+    log = _finish(_start("pipelines.generate", _generate_argv(tiny_policy_spec, out)))
     assert killed_after_progress >= 1, "no kill landed after a committed part: the test checked nothing"
     assert "resumed:" in log
 
@@ -109,20 +109,25 @@ def test_generate_killed_five_times_ends_with_the_uninterrupted_node_table(unint
     assert sorted(p.name for p in (out / "nodes").iterdir()) == sorted(p.name for p in (uninterrupted / "nodes").iterdir())
 
 
-def test_rerun_replays_from_the_cache_and_other_options_are_refused(uninterrupted, tiny_model_dir, tmp_path):
+def test_rerun_replays_from_the_cache_and_other_options_are_refused(uninterrupted, tiny_policy_spec, tmp_path, capsys):
     out = tmp_path / "rerun"
-    first = _finish(_start("pipelines.generate", _generate_argv(tiny_model_dir, out)))
-    assert "request cache: policy 0/" in first
+    first = generate(_generate_argv(tiny_policy_spec, out))
+    assert first["metrics"]["cache"]["policy"]["hits"] == 0
     # Same options, finished parts removed: every engine call replays from the cache.
     for part in (out / "_parts" / "nodes").glob("*.parquet"):
         part.unlink()
-    again = _finish(_start("pipelines.generate", _generate_argv(tiny_model_dir, out)))
-    assert "(100%)" in again.split("request cache:")[1].splitlines()[0]
-    assert _table(f"{out}/nodes/*.parquet", "problem_id, path") == _table(f"{uninterrupted}/nodes/*.parquet", "problem_id, path")
+    again = generate(_generate_argv(tiny_policy_spec, out))
+    assert again["metrics"]["cache"]["policy"]["misses"] == 0 < again["metrics"]["cache"]["policy"]["hits"]
+    assert "request cache: policy" in again["text"]
+    order = "problem_id, path"
+    assert _table(f"{out}/nodes/*.parquet", order) == _table(f"{uninterrupted}/nodes/*.parquet", order)
+    # Same options, parts kept: nothing is searched again.
+    third = generate(_generate_argv(tiny_policy_spec, out))
+    assert third["metrics"]["resume"]["trees_resumed"] == PROBLEMS and "policy" not in third["metrics"]["cache"]
+    assert _table(f"{out}/nodes/*.parquet", order) == _table(f"{uninterrupted}/nodes/*.parquet", order)
 
-    other = _start("pipelines.generate", [*_generate_argv(tiny_model_dir, out), "--seed", "7"])
-    out_text, _ = other.communicate(timeout=600)
-    assert other.returncode == 2 and "give --overwrite" in out_text
-    _finish(_start("pipelines.generate", [*_generate_argv(tiny_model_dir, out), "--seed", "7", "--overwrite"]))
-    assert pq.read_table(f"{out}/nodes").column("run_id").unique().to_pylist() != \
-        pq.read_table(f"{uninterrupted}/nodes").column("run_id").unique().to_pylist()
+    capsys.readouterr()
+    assert_one_error_line(generate, [*_generate_argv(tiny_policy_spec, out), "--seed", "7"], "give --overwrite", capsys)
+    generate([*_generate_argv(tiny_policy_spec, out), "--seed", "7", "--overwrite"])
+    run_ids = pq.read_table(f"{out}/nodes").column("run_id").unique().to_pylist()
+    assert len(run_ids) == 1 and run_ids != pq.read_table(f"{uninterrupted}/nodes").column("run_id").unique().to_pylist()
