@@ -8,8 +8,10 @@ comparison is over the node table sorted by (problem_id, path), every column but
 
 from __future__ import annotations
 
+import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,8 +23,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.generate import DEMO_INPUT
+from pipelines.export import run as export
 from pipelines.generate import run as generate
+from pipelines.label import run as label
 from tests.cli import assert_one_error_line
+from tests.transforms.labels.hand_trees import write_hand_trees
 
 REPO = Path(__file__).resolve().parents[2]
 PROBLEMS = 5
@@ -131,3 +136,72 @@ def test_rerun_replays_from_the_cache_and_other_options_are_refused(uninterrupte
     generate([*_generate_argv(tiny_policy_spec, out), "--seed", "7", "--overwrite"])
     run_ids = pq.read_table(f"{out}/nodes").column("run_id").unique().to_pylist()
     assert len(run_ids) == 1 and run_ids != pq.read_table(f"{uninterrupted}/nodes").column("run_id").unique().to_pylist()
+
+
+def _kill_series(module: str, argv: list[str], seed: int, longest: float) -> int:
+    """Start ``module`` and SIGKILL it at a seeded random moment, KILLS times; returns how many kills landed."""
+    rng = random.Random(seed)
+    return sum(_kill_at(_start(module, argv), lambda: True, rng.uniform(0.5, longest)) for _ in range(KILLS))
+
+
+def _tables(folder: Path, names, order: dict[str, str]) -> dict[str, list[dict]]:
+    return {name: _table(f"{folder}/{name}/*.parquet", order[name], exclude="") for name in names}
+
+
+LABEL_ORDER = {"steps": "problem_id, path", "pairs": "problem_id, kind, pair_id", "sft": "problem_id, rank"}
+
+
+@pytest.fixture(scope="module")
+def labelled(uninterrupted, tmp_path_factory):
+    out = tmp_path_factory.mktemp("labels")
+    label(["--shards", str(uninterrupted), "--output", str(out)])
+    return out
+
+
+def test_label_killed_five_times_ends_with_the_uninterrupted_tables(uninterrupted, labelled, tmp_path):
+    out = tmp_path / "labels"
+    argv = ["--shards", str(uninterrupted), "--output", str(out)]
+    landed = _kill_series("pipelines.label", argv, seed=14, longest=8.0)
+    _finish(_start("pipelines.label", argv))
+    assert landed >= 1
+    assert _tables(out, LABEL_ORDER, LABEL_ORDER) == _tables(labelled, LABEL_ORDER, LABEL_ORDER)
+    assert json.loads((out / "label" / "manifest.json").read_text())["run_id"] == \
+        json.loads((labelled / "label" / "manifest.json").read_text())["run_id"]
+
+
+def test_export_killed_five_times_ends_with_the_uninterrupted_dataset(uninterrupted, labelled, tmp_path):
+    argv = ["--shards", str(uninterrupted), "--labels", str(labelled), "--no-plots"]
+    export([*argv, "--output", str(tmp_path / "reference")])
+    out = tmp_path / "killed"
+    landed = _kill_series("pipelines.export", [*argv, "--output", str(out)], seed=15, longest=6.0)
+    _finish(_start("pipelines.export", [*argv, "--output", str(out)]))
+    assert landed >= 1
+    configs = sorted(p.name for p in (tmp_path / "reference" / "data").iterdir())
+    assert configs == sorted(p.name for p in (out / "data").iterdir())
+    for config in configs:
+        assert pq.read_table(out / "data" / config).to_pylist() == pq.read_table(tmp_path / "reference" / "data" / config).to_pylist()
+    assert (out / "README.md").read_text() == (tmp_path / "reference" / "README.md").read_text()
+
+
+def test_unfinished_or_mixed_runs_are_refused(uninterrupted, labelled, tmp_path, capsys):
+    # A generate run that was killed: its marker names a run that has no manifest yet.
+    unfinished = tmp_path / "unfinished"
+    shutil.copytree(uninterrupted, unfinished)
+    (unfinished / "manifest.json").unlink()
+    assert_one_error_line(label, ["--shards", str(unfinished)], "is not finished", capsys)
+    # Trees of two runs in one folder: refused unless asked to combine, then the manifest names both.
+    mixed = tmp_path / "mixed"
+    shutil.copytree(uninterrupted, mixed)
+    write_hand_trees(mixed, broken=False)
+    assert_one_error_line(label, ["--shards", str(mixed)], "--combine-runs", capsys)
+    combined = label(["--shards", str(mixed), "--combine-runs"])
+    assert len(combined["source"]["run_id"].split(", ")) == 2
+    # Labels of those trees exported with the original trees: stale, refused.
+    assert_one_error_line(export, ["--shards", str(uninterrupted), "--labels", str(mixed), "--output", str(tmp_path / "x")],
+                          "relabel these trees", capsys)
+    # A label run killed before it finished leaves no label manifest: export refuses.
+    killed = tmp_path / "killed-labels"
+    shutil.copytree(labelled, killed)
+    (killed / "label" / "manifest.json").unlink()
+    assert_one_error_line(export, ["--shards", str(uninterrupted), "--labels", str(killed), "--output", str(tmp_path / "y")],
+                          "no finished label run", capsys)
