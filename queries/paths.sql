@@ -1,32 +1,24 @@
--- Every root-to-leaf path of every tree. One row per leaf (a node without children): the problem,
--- the leaf's path, number of steps, verdict, and the solution text. No recursion: a node's ancestors
--- are the nodes of its tree whose stored `path` is a prefix of its own ('0.2.1' -> '0', '0.2',
--- '0.2.1'), found with one equi-join (1M nodes in about a second, bench/query_bench.py).
-WITH leaves AS (
-    SELECT n.run_id, n.problem_id, n.node_id, n.path, n.depth, n.is_terminal, n.verdict, n.extracted_answer
-    FROM nodes n
-    WHERE n.depth > 0
-      AND NOT EXISTS (SELECT 1 FROM nodes c WHERE c.parent_id = n.node_id AND c.run_id = n.run_id)
-),
-prefixes AS (
-    SELECT run_id, problem_id, node_id, unnest(range(1, depth + 1)) AS k, string_split(path, '.') AS parts
-    FROM leaves
-),
-solutions AS (
-    SELECT p.run_id, p.problem_id, p.node_id,
-           string_agg(a.step_text, chr(10) || chr(10) ORDER BY a.depth) AS solution
-    FROM prefixes p
-    JOIN nodes a ON a.run_id = p.run_id AND a.problem_id = p.problem_id
-                AND a.path = array_to_string(p.parts[1:p.k], '.')
-    GROUP BY ALL
+-- Every root-to-leaf path of every tree, rebuilt from parent links with a recursive CTE.
+-- One row per leaf: the problem, the leaf's path, number of steps, verdict, and the solution text.
+WITH RECURSIVE walk AS (
+    SELECT run_id, problem_id, node_id, path, depth, '' AS solution
+    FROM nodes
+    WHERE parent_id IS NULL
+    UNION ALL
+    SELECT c.run_id, c.problem_id, c.node_id, c.path, c.depth,
+           CASE WHEN w.depth = 0 THEN c.step_text ELSE w.solution || chr(10) || chr(10) || c.step_text END
+    FROM nodes c
+    JOIN walk w ON c.parent_id = w.node_id AND c.run_id = w.run_id AND c.problem_id = w.problem_id
 )
-SELECT l.problem_id,
-       l.path AS leaf_path,
-       l.depth AS steps,
-       l.is_terminal,
-       l.verdict,
-       l.extracted_answer,
-       replace(left(s.solution, 160), chr(10), ' ') AS solution_start
-FROM leaves l
-JOIN solutions s USING (run_id, problem_id, node_id)
-ORDER BY l.problem_id, l.path;
+SELECT w.problem_id,
+       w.path AS leaf_path,
+       w.depth AS steps,
+       n.is_terminal,
+       n.verdict,
+       n.extracted_answer,
+       replace(left(w.solution, 160), chr(10), ' ') AS solution_start
+FROM walk w
+JOIN nodes n USING (run_id, problem_id, node_id)
+WHERE w.depth > 0
+  AND NOT EXISTS (SELECT 1 FROM nodes c WHERE c.parent_id = w.node_id AND c.run_id = w.run_id)
+ORDER BY w.problem_id, w.path;
