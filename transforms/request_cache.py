@@ -114,7 +114,8 @@ def _cached_call(store: RequestStore, kind: str, keys: list[str], compute: Calla
         computed = compute(missing)
         for i, value in zip(missing, computed):
             results[i] = value
-        store.put_many(kind, [(keys[i], encode(value)) for i, value in zip(missing, computed) if value is not None])
+        encoded = [(keys[i], encode(value)) for i, value in zip(missing, computed)]
+        store.put_many(kind, [(key, data) for key, data in encoded if data is not None])  # None: not cacheable
     return results
 
 
