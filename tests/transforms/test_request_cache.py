@@ -78,7 +78,7 @@ def test_sandbox_results_are_cached_unless_the_sandbox_itself_failed(tmp_path):
     cached = CachedExecutor(TimedExecutor(inner), RequestStore(tmp_path / "c.sqlite"), "limits",
                             cacheable=lambda r: r.status != "sandbox_error")
     assert cached.limits == "limits"  # attributes of the wrapped executor show through
-    first = cached.execute_many(["print('ok')", "broken"])
-    again = cached.execute_many(["print('ok')", "broken"])
-    assert again == first and inner.runs == ["print('ok')", "broken", "broken"]
+    first = cached.execute_many(["print('ok')", "crash"])
+    again = cached.execute_many(["print('ok')", "crash"])
+    assert again == first and inner.runs == ["print('ok')", "crash", "crash"]
     assert cached.execute("print('ok')") == first[0]
