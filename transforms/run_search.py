@@ -88,18 +88,23 @@ class SearchDoFn(beam.DoFn):
                                for kind in CACHE_KINDS for outcome in ("hits", "misses")}
 
     def setup(self):
+        # Cheap settings here; the engine, scorer, verifier pool and sandbox start with the first
+        # batch (_start_backends): a resumed run whose problems are all finished never loads a model.
+        self.policy = None
+        self.cache = None
+        self.algorithm = self.settings.algorithm()
+        self.config = self.settings.config()
+        self.config_digest = self.settings.config_hash()
+        self.progress = Progress(self.settings.progress_total) if self.settings.progress_total else None
+
+    def _start_backends(self):
         self.policy = shared_policy(self.settings.policy)
         self.scorer = shared_scorer(self.settings.scorer) if self.settings.scorer else None
         self.verifier = TimedVerifier(make_verifier(self.settings.verify_options))
         self.code_format = self.settings.code_format()
         self.executor = TimedExecutor(self._sandbox()) if self.code_format else None
-        self.cache = None
         if self.settings.cache_path:
             self._use_cache(RequestStore(self.settings.cache_path))
-        self.algorithm = self.settings.algorithm()
-        self.config = self.settings.config()
-        self.config_digest = self.settings.config_hash()
-        self.progress = Progress(self.settings.progress_total) if self.settings.progress_total else None
 
     def _sandbox(self):
         from transforms.sandbox import SandboxExecutor, SandboxLimits
@@ -129,7 +134,7 @@ class SearchDoFn(beam.DoFn):
                 before[kind] = now[kind]
 
     def teardown(self):
-        if self.cache is not None:
+        if getattr(self, "cache", None) is not None:
             self.cache.close()
         for name in ("verifier", "executor"):
             close = getattr(getattr(self, name, None), "close", None)
@@ -137,6 +142,8 @@ class SearchDoFn(beam.DoFn):
                 close()
 
     def process(self, problems: list[dict]):
+        if self.policy is None:
+            self._start_backends()
         s = self.settings
         trees = [Tree(p["problem_id"], p["question"], p["gold_answer"]) for p in problems]
         scheduler = Scheduler(self.policy, scorer=self.scorer)
