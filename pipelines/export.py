@@ -3,6 +3,7 @@
     OUTPUT/README.md                  dataset card (YAML configs, how it was made, counts, fields, plots)
     OUTPUT/data/<config>/*.parquet    trees, steps, pairs, sft, trl_stepwise, trl_preference, trl_sft
     OUTPUT/plots/*.png                Q values, accuracy vs budget, pairs per problem
+    OUTPUT/viewer/index.html          the trees as a static site (pipelines.view), opens offline
 
 ``datasets.load_dataset(OUTPUT, "pairs")`` loads a config; ``--push-to-hub REPO`` uploads the
 folder with huggingface_hub (token from HF_TOKEN, never printed). Reads local folders: --shards
@@ -24,8 +25,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from huggingface_hub import HfApi
 
-from pipelines.common import UsageError, fail
-from pipelines.label import TABLES, OneLineParser
+from pipelines.common import OneLineParser, UsageError, fail, parse_pipeline_args
+from pipelines.label import TABLES
+from pipelines.view import write_site
 from pipelines.run_checks import check_generate_run, check_label_run
 from queries import load_sql
 from schemas import NODES_V1, PAIR_KINDS, TRL_PREFERENCE_V1, TRL_SFT_V1, TRL_STEPWISE_V1
@@ -65,6 +67,7 @@ def build_parser() -> OneLineParser:
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     parser.add_argument("--combine-runs", action="store_true",
                         help="export trees of several generate runs together (default: refuse; the card names each run)")
+    parser.add_argument("--no-viewer", action="store_true", help="skip the viewer/ site of the trees")
     parser.add_argument("--push-to-hub", metavar="REPO", help="upload the folder to this Hub dataset repo (token: HF_TOKEN)")
     parser.add_argument("--private", action="store_true", help="create the Hub repo as private")
     return parser
@@ -76,7 +79,7 @@ def _require(folder: Path, table: str, hint: str) -> None:
 
 
 def resolve_args(argv=None):
-    args = build_parser().parse_args(argv)
+    args, _ = parse_pipeline_args(build_parser(), argv, beam=False)
     if not args.shards or not args.output:
         raise UsageError("--shards and --output are required")
     args.labels = args.labels or args.shards
@@ -140,7 +143,8 @@ def _manifest(path: Path) -> dict:
 
 
 def _config(manifest: dict) -> dict:
-    return json.loads(manifest.get("config") or "{}")
+    config = manifest.get("config") or {}
+    return json.loads(config) if isinstance(config, str) else config  # JSON text in manifests before v1.1
 
 
 def _run(manifest: dict) -> str:
@@ -176,7 +180,7 @@ def _counts(con: duckdb.DuckDBPyConnection, rows: dict[str, int]) -> tuple[tuple
 
 def export(args) -> dict:
     shards, labels, out = Path(args.shards), Path(args.labels), Path(args.output)
-    for old in ("data", "plots"):
+    for old in ("data", "plots", "viewer"):
         shutil.rmtree(out / old, ignore_errors=True)
     con = connect(shards, labels)
     rows = {"trees": copy_config("trees", shards / "nodes", out)}
@@ -185,6 +189,7 @@ def export(args) -> dict:
               "trl_preference": trl.preference(con, args.preference_kinds), "trl_sft": trl.sft(con)}
     rows.update({name: write_config(name, table, out) for name, table in tables.items()})
     plots = [] if args.no_plots else write_plots(con, out / "plots")
+    viewer = None if args.no_viewer else write_site(shards, out / "viewer", labels, args.title)["index"]
     generate, label = _manifest(shards / "manifest.json"), _manifest(labels / "label" / "manifest.json")
     facts = CardFacts(
         title=args.title, repo=args.push_to_hub,
@@ -193,9 +198,10 @@ def export(args) -> dict:
         made=_made(generate, label, args.tree_run_ids), label_options=_config(label).get("options", {}),
         counts=_counts(con, rows), plots=tuple((PLOTS[p.name], f"plots/{p.name}") for p in plots),
         notes=(f"trl_stepwise labels: {_label_note(args.prm_threshold)}; "
-               f"trl_preference kinds: {', '.join(args.preference_kinds)}.",))
+               f"trl_preference kinds: {', '.join(args.preference_kinds)}.",
+               *(("Browse the trees: open `viewer/index.html` in a browser (a static site, no server).",) if viewer else ())))
     (out / "README.md").write_text(dataset_card(facts))
-    return {"rows": rows, "plots": [str(p) for p in plots], "card": str(out / "README.md")}
+    return {"rows": rows, "plots": [str(p) for p in plots], "card": str(out / "README.md"), "viewer": viewer}
 
 
 def push(folder: str, repo: str, private: bool) -> str:
@@ -218,6 +224,7 @@ def run(argv=None) -> dict:
     written = ", ".join(f"{name} {count}" for name, count in result["rows"].items())
     print(f"treemill export: {args.output}\n  rows: {written}\n  card: {result['card']}"
           + (f"\n  plots: {', '.join(result['plots'])}" if result["plots"] else "")
+          + (f"\n  viewer: {result['viewer']} (open in a browser, no server needed)" if result["viewer"] else "")
           + (f"\n  pushed: {result['pushed']}" if "pushed" in result else ""))
     return result
 

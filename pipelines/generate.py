@@ -3,8 +3,10 @@
     read -> validate -> dedupe -> batch -> search -> write
 
 Run ``python -m pipelines.generate --help`` for every option; ``--demo`` runs the bundled GSM8K
-sample with the default CPU model. Any Beam option (``--runner``, ``--direct_num_workers``, ...)
-passes through to Beam.
+sample with the default CPU model. Beam's own options (``--runner``, ``--direct_num_workers``, ...)
+pass through to Beam; any other unknown option is an error that names the closest known one.
+The console shows one line per stage and the summary; library output (vLLM, Beam, torch) goes to
+``<output>/logs/generate.log`` unless ``--verbose``.
 """
 
 from __future__ import annotations
@@ -12,19 +14,21 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import logging
 import sys
 from pathlib import Path
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines.common import UsageError, counters, fail, write_manifest
+from pipelines.common import (OneLineParser, UsageError, counters, ensure_shard, fail, log_path, parse_pipeline_args,
+                              quiet_console, stage, write_manifest)
+from pipelines.search_help import overview, search_help
 from pipelines.summary import metrics_text
 from schemas import DEAD_LETTERS_V1, NODES_V1, PROBLEMS_V1
 from transforms.code_steps import PRESETS as CODE_FORMATS
 from transforms.ingest import DEAD, FORMATS, PRESETS, FieldMapping, IngestError, IngestProblems, ReadProblems, detect_format, match_files
 from transforms.policy import BACKENDS, PolicySpec
+from transforms.policy.models import local_model_folder, model_digest
 from transforms.run_search import SearchDoFn, SearchSettings
 from transforms.scorer import SCORER_BACKENDS, ScorerSpec
 from transforms.search import SEARCHES
@@ -46,13 +50,16 @@ DEAD_ORDER = ("stage", "record_id", "reason")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m pipelines.generate", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Unrecognised options are passed to Apache Beam (e.g. --runner DataflowRunner).")
+        epilog=overview() + "\n\nApache Beam's options pass through (e.g. --runner DataflowRunner); "
+                            "any other unknown option is an error.")
     io = parser.add_argument_group("input and output")
     io.add_argument("--demo", action="store_true", help=f"run the bundled GSM8K sample ({DEMO_INPUT.name}) into {DEMO_OUTPUT}/ unless --output is given; best-of-n defaults to {' '.join(DEMO_SEARCH_PARAMS)}")
-    io.add_argument("--input", help="jsonl/parquet file or glob (any Beam filesystem), or an HF dataset id with --input-format hf")
+    io.add_argument("--input", nargs="+", metavar="PATH",
+                    help="jsonl/parquet files or globs, several allowed (any Beam filesystem), "
+                         "or one HF dataset id with --input-format hf")
     io.add_argument("--input-format", choices=FORMATS, help="default: from the file extension")
     io.add_argument("--preset", choices=sorted(PRESETS), default="gsm8k", help="field mapping preset (default gsm8k)")
     io.add_argument("--question-field", help="override the preset's question field")
@@ -67,8 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     search = parser.add_argument_group("search")
     search.add_argument("--search", choices=sorted(SEARCHES), default="best-of-n", help="search algorithm (default best-of-n)")
     search.add_argument("--search-param", action="append", default=[], metavar="KEY=VALUE",
-                        help="search config field, repeatable (best-of-n: n, temperature, top_p, max_tokens); "
-                             "preset=NAME starts from a paper's settings (e.g. alphamath, rstar-round1, alphamath-3x5, rest-mcts)")
+                        help="search config field, repeatable; preset=NAME starts from a paper's settings "
+                             "(every search's fields, defaults and presets are listed below)")
+    search.add_argument("--search-help", choices=sorted(SEARCHES), metavar="NAME",
+                        help="print one search's parameters, defaults and presets, then exit")
     search.add_argument("--batch-size", type=int, default=32, help="problems searched together in one batch (default 32)")
     search.add_argument("--seed", type=int, default=0, help="run seed; per-request seeds derive from it")
     search.add_argument("--max-tokens-per-problem", type=int, help="token budget per problem")
@@ -103,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("--cache-dir", help=f"request cache folder (default: --output/{Path(CACHE_FILE).parent})")
     resume.add_argument("--no-cache", action="store_true", help="neither read nor write the request cache")
     parser.add_argument("--no-progress", action="store_true", help="no progress line")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show library logs (vLLM, Beam, torch) on the console instead of <output>/logs/generate.log")
     return parser
 
 
@@ -123,7 +134,7 @@ def _mapping(args) -> FieldMapping:
                         id_field=args.id_field or base.id_field, answer_rule=base.answer_rule)
 
 
-def _count_rows(path: str, fmt: str, limit: int | None) -> int | None:
+def _count_rows(path: list[str], fmt: str, limit: int | None) -> int | None:
     """Rows to expect, for the progress line (cheap for local files; None when unknown)."""
     if fmt == "hf":
         return limit
@@ -141,9 +152,12 @@ def _count_rows(path: str, fmt: str, limit: int | None) -> int | None:
 
 def resolve_args(argv=None):
     """Parse and check options; returns (args, beam_args, settings, mapping). Raises UsageError."""
-    args, beam_args = build_parser().parse_known_args(argv)
+    args, beam_args = parse_pipeline_args(build_parser(), argv)
+    if args.search_help:
+        print(search_help(args.search_help))
+        raise SystemExit(0)
     if args.demo:
-        args.input = args.input or str(DEMO_INPUT)
+        args.input = args.input or [str(DEMO_INPUT)]
         args.output = args.output or DEMO_OUTPUT
         if args.search == "best-of-n" and not args.search_param:
             args.search_param = list(DEMO_SEARCH_PARAMS)  # the settings the sample was chosen with
@@ -155,7 +169,11 @@ def resolve_args(argv=None):
         raise UsageError("--batch-size and --num-shards must be >= 1")
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be >= 1")
-    args.input_format = args.input_format or detect_format(args.input)
+    if not args.input_format:
+        formats = {detect_format(path) for path in args.input}
+        if len(formats) > 1:
+            raise UsageError(f"--input mixes formats ({', '.join(sorted(formats))}); give files of one format")
+        args.input_format = formats.pop()
     try:
         policy = PolicySpec(model=args.model, backend=args.backend, dtype=args.dtype, max_model_len=args.max_model_len,
                             kv_cache_gb=args.kv_cache_gb, enable_prefix_caching=not args.no_prefix_caching,
@@ -176,7 +194,8 @@ def resolve_args(argv=None):
         _check_scorer(settings)  # also validates the search options now, not inside a worker
     except (ValueError, TypeError) as err:
         raise UsageError(str(err)) from None
-    config = {k: v for k, v in vars(args).items() if k not in ("run_id", "no_progress", "output", *NOT_IN_RUN_ID)}
+    config = {k: v for k, v in vars(args).items()
+              if k not in ("run_id", "no_progress", "output", "verbose", "search_help", *NOT_IN_RUN_ID)}
     run_id = args.run_id or hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:12]
     total = None if args.no_progress else _count_rows(args.input, args.input_format, args.limit)
     settings = SearchSettings(**{**settings.__dict__, "run_id": run_id, "progress_total": total,
@@ -207,6 +226,20 @@ def _scorer_spec(args) -> ScorerSpec | None:
 def _check_scorer(settings: SearchSettings) -> None:
     if settings.algorithm().requires_scorer(settings.config()) and settings.scorer is None:
         raise UsageError(f"search {settings.search} with these options needs a scorer: give --scorer-model")
+
+
+def _shown(path: str) -> str:
+    """A local path as the user would type it: relative to the current folder when inside it."""
+    local = Path(path)
+    return str(local.relative_to(Path.cwd())) if local.is_absolute() and local.is_relative_to(Path.cwd()) else path
+
+
+def _model_digest(settings: SearchSettings) -> str | None:
+    """SHA-256 of the in-process model's files; None for a server (its weights are not ours to read)."""
+    if settings.policy.backend != "vllm":
+        return None
+    folder = local_model_folder(settings.policy.model)
+    return model_digest(folder) if folder else None
 
 
 def build_pipeline(pipeline: beam.Pipeline, args, settings: SearchSettings, mapping: FieldMapping) -> None:
@@ -244,13 +277,20 @@ def build_pipeline(pipeline: beam.Pipeline, args, settings: SearchSettings, mapp
 
 def run(argv=None) -> dict:
     """Run generate; returns the summary dict (also printed)."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         args, beam_args, settings, mapping = resolve_args(argv)
+        log_file = log_path(args.output, "generate")
         resumed = prepare_output(args, settings)
-        with beam.Pipeline(options=PipelineOptions(beam_args)) as pipeline:
-            build_pipeline(pipeline, args, settings, mapping)
-        result = pipeline.result
+        total = settings.progress_total
+        stage(f"read: {'?' if total is None else total} rows from {', '.join(map(_shown, args.input))} -> {args.output}"
+              + ("" if args.verbose else f" (library logs: {log_file})"))
+        with quiet_console(log_file, args.verbose):
+            with beam.Pipeline(options=PipelineOptions(beam_args)) as pipeline:
+                build_pipeline(pipeline, args, settings, mapping)
+            result = pipeline.result
+            # Empty tables still get a shard: the summary and queries name them, so they must exist.
+            for prefix, schema in (("nodes", NODES_V1), ("problems", PROBLEMS_V1), ("dead_letters", DEAD_LETTERS_V1)):
+                ensure_shard(f"{args.output}/{prefix}", prefix, schema)
     except (UsageError, IngestError, RunMismatch) as err:
         fail(str(err))
     from pipelines.summary import summarize
@@ -260,15 +300,16 @@ def run(argv=None) -> dict:
     metrics = run_metrics(result, counts, resumed)
     summary["metrics"] = metrics
     summary["text"] += "\n" + metrics_text(metrics)
+    model_id = summary.get("model_id") or settings.policy.model
     write_manifest(args.output, {
-        "run_id": settings.run_id, "pipeline": "generate",
-        "config": json.dumps({k: v for k, v in vars(args).items()}, sort_keys=True, default=str),
+        "run_id": settings.run_id, "pipeline": "generate", "config": vars(args),
         "search": settings.search, "search_config_hash": settings.config_hash(),
-        "model_id": summary.get("model_id") or settings.policy.model, "model_digest": summary.get("model_digest"),
-        "verifier": summary.get("verifier"), "counts": json.dumps(summary["counts"], sort_keys=True),
-        "metrics": json.dumps(metrics, sort_keys=True),
+        "model_id": model_id, "model_digest": _model_digest(settings),
+        "verifier": summary.get("verifier"), "counts": summary["counts"],
+        "metrics": metrics,
     })
-    print(summary["text"])
+    stage(f"write: {summary['counts']['nodes']} nodes, manifest.json")
+    print(summary["text"].rstrip() + ("" if args.verbose else f"\n  library logs: {log_file}"))
     return summary
 
 

@@ -10,7 +10,8 @@ other options to relabel the same trees. A tree that cannot be labelled becomes 
 The run's options, label functions and verifier versions go to <output>/label/manifest.json.
 
 Q for the pair and SFT rules is the Q the search stored (MCTS) or, where it stored none
-(best-of-n), the Q from terminal rewards. Unrecognised options are passed to Apache Beam.
+(best-of-n), the Q from terminal rewards. Apache Beam's options pass through to Beam; any other
+unknown option is an error. Library logs go to <output>/logs/label.log unless --verbose.
 """
 
 from __future__ import annotations
@@ -19,36 +20,29 @@ import argparse
 import dataclasses
 import hashlib
 import json
-import logging
 import sys
 
 import apache_beam as beam
 import duckdb
-import pyarrow as pa
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines.common import UsageError, counters, fail, write_manifest
+from pipelines.common import (OneLineParser, UsageError, counters, ensure_shard, fail, log_path, parse_pipeline_args,
+                              python_command, quiet_console, stage, write_manifest)
+from pipelines.summary import dead_letter_lines
 from pipelines.run_checks import check_generate_run
 from schemas import DEAD_LETTERS_V1, PAIR_KINDS, PAIRS_V1, SFT_V1, STEPS_V1
 from transforms.ingest import DEAD, dead_letter
 from transforms.labels import LABEL_FUNCTIONS, LabelError, LabelOptions, label_rows
 from transforms.labels.options import option_groups
-from transforms.shards import WriteShards, clear_shards, shard_name, write_table
+from transforms.shards import WriteShards, clear_shards
 
 DEAD_PREFIX = "label_dead_letters"  # shares dead_letters/ with generate's shards without touching them
 # table -> (schema, sort keys of its shards)
 TABLES = {"steps": (STEPS_V1, ("problem_id", "path")),
           "pairs": (PAIRS_V1, ("problem_id", "kind", "pair_id")),
           "sft": (SFT_V1, ("problem_id", "rank"))}
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse that raises UsageError (printed as one 'error:' line) instead of printing usage."""
-
-    def error(self, message: str):
-        raise UsageError(message)
 
 
 def add_option_flags(parser: argparse.ArgumentParser) -> None:
@@ -70,7 +64,8 @@ def add_option_flags(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="python -m pipelines.label", description=__doc__,
                            formatter_class=argparse.RawDescriptionHelpFormatter,
-                           epilog="Unrecognised options are passed to Apache Beam (e.g. --runner DataflowRunner).")
+                           epilog="Apache Beam's options pass through (e.g. --runner DataflowRunner); any other "
+                                  "unknown option is an error.")
     io = parser.add_argument_group("input and output")
     io.add_argument("--shards", help="output folder of a generate run (reads nodes/ and problems/)")
     io.add_argument("--output", help="folder for steps/, pairs/, sft/, dead_letters/ and label/manifest.json "
@@ -79,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     io.add_argument("--run-id", help="label run id (default: a hash of the options and the input shard files)")
     io.add_argument("--combine-runs", action="store_true",
                     help="label trees of several generate runs together (default: refuse; the manifest names each run)")
+    io.add_argument("--verbose", action="store_true", help="library logs on the console, not <output>/logs/label.log")
     add_option_flags(parser)
     return parser
 
@@ -100,7 +96,7 @@ def _require_shards(folder: str, table: str) -> list:
 
 def resolve_args(argv=None):
     """Parse and check options; returns (args, beam_args, options, label_run_id). Raises UsageError."""
-    args, beam_args = build_parser().parse_known_args(argv)
+    args, beam_args = parse_pipeline_args(build_parser(), argv)
     if not args.shards:
         raise UsageError("--shards is required (the output folder of a generate run)")
     if args.num_shards < 1:
@@ -171,12 +167,6 @@ def _outputs(output: str):
     return tables + [(f"{output}/dead_letters", DEAD_PREFIX, DEAD_LETTERS_V1)]
 
 
-def ensure_shard(folder: str, prefix: str, schema: pa.Schema) -> None:
-    """Write an empty shard when a run produced no rows, so the table (and its query view) exists."""
-    if not FileSystems.match([FileSystems.join(folder, f"{prefix}-*-of-*.parquet")])[0].metadata_list:
-        write_table(schema.empty_table(), FileSystems.join(folder, shard_name(prefix, 0, 1)))
-
-
 def _shards(output: str, table: str) -> str:
     """read_parquet() over this run's shards of ``table`` (other files in the folder are not ours)."""
     pattern = f"{output}/{table}/{table}-*-of-*.parquet".replace("'", "''")
@@ -198,14 +188,17 @@ def summarize(args, counts: dict[str, int], label_run_id: str) -> dict:
     full = {"trees_read": read, "trees_labelled": done, "dead_letters_label": dead, "steps": steps,
             "labelled_steps": labelled_steps, "sft_traces": sft, **{f"pairs_{k}": kinds.get(k, 0) for k in PAIR_KINDS}}
     pairs = ", ".join(f"{k} {kinds.get(k, 0)}" for k in PAIR_KINDS)
+    dead_pattern = f"{args.output}/dead_letters/{DEAD_PREFIX}-*-of-*.parquet".replace("'", "''")
+    con.execute(f"CREATE VIEW dead_letters AS SELECT * FROM read_parquet('{dead_pattern}')")
     lines = [
         f"treemill label: {args.output} (trees from {args.shards}, label run {label_run_id})",
         f"  trees: read {read} = labelled {done} + dead-lettered {dead}{'' if read == done + dead else '  (MISMATCH)'}",
         f"  steps {steps} ({labelled_steps} with a label), pairs: {pairs}; SFT traces {sft}",
         f"  verifier: {source[4]}; search: {source[1]}; model: {source[3]}",
+        *dead_letter_lines(con, args.output),
         f"  shards: {args.output}/steps, pairs, sft; dead letters {args.output}/dead_letters/{DEAD_PREFIX}-*; "
         f"manifest {args.output}/label/manifest.json",
-        f"  queries: python -m queries pairs_per_problem --shards {args.output} (also q_by_depth, best_path, failures)",
+        f"  queries: {python_command()} -m queries pairs_per_problem --shards {args.output} (also q_by_depth, best_path, failures)",
     ]
     return {"counts": full, "source": dict(zip(("run_id", "search", "search_config_hash", "model_id", "verifier"), source)),
             "text": "\n".join(lines)}
@@ -221,15 +214,17 @@ def forget_label_run(output: str) -> None:
 
 def run(argv=None) -> dict:
     """Run label; returns the summary dict (also printed)."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         args, beam_args, options, label_run_id = resolve_args(argv)
         forget_label_run(args.output)
         for folder, prefix, _ in _outputs(args.output):
             clear_shards(folder, prefix)
-        with beam.Pipeline(options=PipelineOptions(beam_args)) as pipeline:
-            build_pipeline(pipeline, args, options, label_run_id)
-        result = pipeline.result
+        log_file = log_path(args.output, "label")
+        stage(f"label: trees from {args.shards} -> {args.output}" + ("" if args.verbose else f" (library logs: {log_file})"))
+        with quiet_console(log_file, args.verbose):
+            with beam.Pipeline(options=PipelineOptions(beam_args)) as pipeline:
+                build_pipeline(pipeline, args, options, label_run_id)
+            result = pipeline.result
     except UsageError as err:
         fail(str(err))
     for folder, prefix, schema in _outputs(args.output):
@@ -237,12 +232,13 @@ def run(argv=None) -> dict:
     summary = summarize(args, counters(result), label_run_id)
     source = summary["source"]
     config = {"shards": args.shards, "output": args.output, "num_shards": args.num_shards,
-              "options": options.as_dict(), "label_functions": LABEL_FUNCTIONS, "source_run_ids": source["run_id"]}
+              "options": options.as_dict(), "label_functions": LABEL_FUNCTIONS, "source_run_ids": source["run_id"],
+              "verbose": args.verbose}
     write_manifest(f"{args.output}/label", {
-        "run_id": label_run_id, "pipeline": "label", "config": json.dumps(config, sort_keys=True),
+        "run_id": label_run_id, "pipeline": "label", "config": config,
         "search": source["search"], "search_config_hash": source["search_config_hash"],
         "model_id": source["model_id"], "verifier": source["verifier"],
-        "counts": json.dumps(summary["counts"], sort_keys=True),
+        "counts": summary["counts"],
     })
     print(summary["text"])
     return {**summary, "label_run_id": label_run_id}

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pipelines.common import python_command
 from queries import connect, run_query
+
+TOP_REASONS = 5
 
 
 def summarize(output: str, counts: dict[str, int]) -> dict:
@@ -36,11 +39,26 @@ def summarize(output: str, counts: dict[str, int]) -> dict:
         f"  nodes {nodes}, leaves {leaves}, generated tokens {int(tokens)}",
         f"  accuracy: leaves {_pct(correct, leaves)} correct ({correct}/{leaves}, {undecided} undecidable); "
         f"problems solved by any leaf {_pct(solved, problems)} ({solved}/{problems})",
+        *dead_letter_lines(con, output),
         f"  shards: {output}/nodes/*.parquet (also problems/, dead_letters/, manifest.json)",
-        f"  query: python -m queries problem_stats --shards {output}",
+        f"  query: {python_command()} -m queries problem_stats --shards {output}",
         str(stats.limit(10)),
     ]
     return {"counts": full, "model_id": model_id, "verifier": verifier, "text": "\n".join(lines)}
+
+
+def dead_letter_lines(con, output: str) -> list[str]:
+    """The most frequent dead-letter reasons with their counts, and where the records are."""
+    rows = con.execute("""SELECT stage, reason, count(*) AS n FROM dead_letters
+                          GROUP BY ALL ORDER BY n DESC, stage, reason""").fetchall()
+    if not rows:
+        return ["  dead letters: none"]
+    total = sum(n for _, _, n in rows)
+    lines = [f"  dead letters: {total} in {output}/dead_letters/, top reasons:"]
+    lines += [f"    {n:>5}  {stage}: {reason}" for stage, reason, n in rows[:TOP_REASONS]]
+    if len(rows) > TOP_REASONS:
+        lines.append(f"    ({len(rows) - TOP_REASONS} more reasons: {python_command()} -m queries failures --shards {output})")
+    return lines
 
 
 def _pct(part: int, whole: int) -> str:

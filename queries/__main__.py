@@ -24,7 +24,8 @@ def main(argv=None) -> int:
         else:
             relation.show(max_rows=args.max_rows, max_width=200)
     except (KeyError, FileNotFoundError, duckdb.Error) as err:
-        print(f"error: {err}", file=sys.stderr)
+        # str(KeyError) is the repr of its argument: print the message itself, without the quotes around it
+        print(f"error: {err.args[0] if isinstance(err, KeyError) and err.args else err}", file=sys.stderr)
         return 2
     return 0
 

@@ -1,5 +1,6 @@
--- Distribution of step Q by depth (needs the label output: the steps table). q is the rule Q: the
--- search's stored Q when it set one, else the label-time Q from terminal rewards (in [-1, 1]).
+-- Distribution of step Q by depth (needs the label output: the steps table). q is the rule Q, in
+-- [-1, 1]: the search's stored Q where it estimates the terminal reward (mcts-rstar, mcts-alphamath),
+-- else the label-time Q from terminal rewards; null for steps with no counted completion below.
 SELECT depth,
        count(*)                                AS steps,
        count(q)                                AS with_q,

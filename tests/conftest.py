@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO.parent / "shared" / "data"
+TEST_DATA = REPO / "tests" / "data"  # small real samples with attribution (tests/data/README.md); never ../shared
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a hub
 
@@ -47,12 +47,8 @@ def tiny_policy(tiny_policy_spec):
 
 @pytest.fixture(scope="session")
 def gsm8k_rows() -> list[dict]:
+    """The first 40 rows of GSM8K train (normalized: id, question, answer), bundled in the repo."""
     import json
 
-    path = SHARED_DATA / "gsm8k" / "train_normalized.jsonl"
-    if not path.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"shared data not found at {path}: CI clones the project with shared/ beside it")
-        pytest.skip(f"shared data not found at {path}")
-    with path.open() as handle:
-        return [json.loads(next(handle)) for _ in range(40)]
+    with (TEST_DATA / "gsm8k_train_normalized_first40.jsonl").open() as handle:
+        return [json.loads(line) for line in handle if line.strip()]

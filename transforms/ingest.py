@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -50,7 +50,7 @@ class FieldMapping:
 @dataclass(frozen=True)
 class RawRecord:
     source: str
-    locator: tuple[str, int]  # (file or dataset, 0-based row): orders duplicates deterministically
+    locator: tuple[str, int]  # (file or dataset, 0-based row index): orders duplicates deterministically
     payload: Any  # a line of text (jsonl) or a dict (parquet, hf)
 
 
@@ -86,16 +86,19 @@ def dead_letter(stage: str, reason: str, record_id: str | None, payload: Any) ->
 # ------------------------------------------------------------------------------------- reading
 
 
-def match_files(pattern: str) -> list[str]:
-    """Files matching ``pattern`` (local or any Beam filesystem), sorted; IngestError if none."""
-    try:
-        results = FileSystems.match([pattern])[0].metadata_list
-    except Exception as err:  # noqa: BLE001 - Beam raises several types for unreadable locations
-        raise IngestError(f"cannot read input {pattern!r}: {err}") from None
-    files = sorted(m.path for m in results)
-    if not files:
-        raise IngestError(f"no input file matches {pattern!r}")
-    return files
+def match_files(patterns: str | Sequence[str]) -> list[str]:
+    """Files matching one pattern or several (local or any Beam filesystem), sorted, each once;
+    IngestError naming the first pattern that matches nothing."""
+    files: set[str] = set()
+    for pattern in [patterns] if isinstance(patterns, str) else patterns:
+        try:
+            results = FileSystems.match([pattern])[0].metadata_list
+        except Exception as err:  # noqa: BLE001 - Beam raises several types for unreadable locations
+            raise IngestError(f"cannot read input {pattern}: {err}") from None
+        if not results:
+            raise IngestError(f"no input file matches {pattern}")
+        files.update(m.path for m in results)
+    return sorted(files)
 
 
 def detect_format(path: str) -> str:
@@ -139,6 +142,14 @@ def read_hf(dataset_id: str, split: str, config: str | None) -> Iterator[RawReco
         yield RawRecord(source, (source, index), row)
 
 
+def _single(path: str | Sequence[str]) -> str:
+    if isinstance(path, str):
+        return path
+    if len(path) != 1:
+        raise IngestError(f"--input-format hf reads one dataset, got {len(path)}: {', '.join(path)}")
+    return path[0]
+
+
 def _skip_blank_lines(record: RawRecord) -> bool:
     return record.payload != ""
 
@@ -146,13 +157,13 @@ def _skip_blank_lines(record: RawRecord) -> bool:
 class ReadProblems(beam.PTransform):
     """Read every row of the input. ``limit`` keeps the first N rows (read on the driver)."""
 
-    def __init__(self, path: str, fmt: str, hf_split: str = "train", hf_config: str | None = None,
+    def __init__(self, path: str | Sequence[str], fmt: str, hf_split: str = "train", hf_config: str | None = None,
                  limit: int | None = None):
         super().__init__()
         self.path, self.fmt, self.hf_split, self.hf_config, self.limit = path, fmt, hf_split, hf_config, limit
 
     def records_on_driver(self) -> list[RawRecord]:
-        rows = read_hf(self.path, self.hf_split, self.hf_config) if self.fmt == "hf" else (
+        rows = read_hf(_single(self.path), self.hf_split, self.hf_config) if self.fmt == "hf" else (
             r for f in match_files(self.path) for r in read_file(f, self.fmt) if _skip_blank_lines(r))
         out = []
         for record in rows:
@@ -193,7 +204,7 @@ def problem_from_record(record: RawRecord, mapping: FieldMapping) -> dict:
     metadata = {k: v for k, v in row.items() if k not in used - {mapping.answer_field}}
     if mapping.answer_rule != "plain":
         metadata[mapping.answer_field] = raw_answer  # keep the worked solution for SFT/labels
-    metadata["row"] = record.locator[1]
+    metadata["row"] = record.locator[1] + 1  # 1-based, like every row number a person reads
     return {"problem_id": problem_id, "source": record.source, "question": question, "gold_answer": gold,
             "metadata": json.dumps(metadata, default=str, ensure_ascii=False, sort_keys=True)}
 
@@ -243,7 +254,7 @@ def _keep_first(keyed):
     problem_id, rows = keyed
     rows = sorted(rows, key=lambda r: (r["source"], json.loads(r["metadata"])["row"]))
     yield rows[0]
-    first = f"{rows[0]['source']} row {json.loads(rows[0]['metadata'])['row'] + 1}"
+    first = f"{rows[0]['source']} row {json.loads(rows[0]['metadata'])['row']}"
     for row in rows[1:]:
         Metrics.counter(_METRICS, "dead_letters_dedupe").inc()
         yield beam.pvalue.TaggedOutput(DEAD, dead_letter("dedupe", f"duplicate problem_id {problem_id!r} (first seen at {first})", problem_id, row))

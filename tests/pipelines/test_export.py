@@ -19,14 +19,6 @@ from tests.transforms.labels.hand_trees import write_hand_trees
 CONFIGS = ("trees", "steps", "pairs", "sft", "trl_stepwise", "trl_preference", "trl_sft")
 
 
-@pytest.fixture(scope="module")
-def labelled(tmp_path_factory):
-    out = tmp_path_factory.mktemp("labelled")
-    write_hand_trees(out)
-    label(["--shards", str(out)])
-    return out
-
-
 def _card(folder) -> tuple[dict, str]:
     text = (folder / "README.md").read_text()
     _, header, body = text.split("---\n", 2)
@@ -42,20 +34,30 @@ def test_export_loads_every_config_and_trl_files_read_back(labelled, tmp_path):
     out = tmp_path / "dataset"
     result = export(["--shards", str(labelled), "--output", str(out)])
 
-    # Hand trees: 31 nodes (p1 17, p2 11, p3 2, p4 1); 26 steps; 21 pairs; 3 SFT traces;
-    # 14 stored traces (p1 9 + p2 5); 21 preference rows; 3 conversations.
-    expected = {"trees": 31, "steps": 26, "pairs": 21, "sft": 3, "trl_stepwise": 14, "trl_preference": 21, "trl_sft": 3}
+    # Hand trees: 31 nodes (p1 17, p2 11, p3 2, p4 1); 26 steps; 15 pairs (p1 3 ppm + 3 sibling + 4
+    # solution, p2 2 + 1 + 2); 3 SFT traces; 13 labelled traces (p1 9 + p2 5, less A1's whose code
+    # failed: unlabelled); 15 preference rows; 3 conversations.
+    expected = {"trees": 31, "steps": 26, "pairs": 15, "sft": 3, "trl_stepwise": 13, "trl_preference": 15, "trl_sft": 3}
     assert result["rows"] == expected
     header, body = _card(out)
     assert [c["config_name"] for c in header["configs"]] == list(CONFIGS)
+    # Every split has name, num_examples and num_bytes: datasets reads dataset_info without the
+    # "splits field in YAML is malformed" warning (a malformed one stays a plain list).
+    infos = datasets.info.DatasetInfosDict.from_dataset_card_data(header)
+    for config in CONFIGS:
+        assert isinstance(infos[config].splits, datasets.SplitDict)
+        assert infos[config].splits["train"].num_examples == expected[config] and infos[config].splits["train"].num_bytes > 0
+    # The trees as a static site, linked from the card.
+    assert result["viewer"] == str(out / "viewer" / "index.html") and (out / "viewer" / "trees" / "00001.html").exists()
+    assert "viewer/index.html" in body
     for config in CONFIGS:
         assert len(_load(out, config)) == expected[config]
 
     stepwise = pq.read_table(out / "data" / "trl_stepwise").to_pylist()
     assert list(stepwise[0]) == ["prompt", "completions", "labels"]
-    # p1's first trace A -> A0: Math-Shepherd soft labels 2/3 and 1, floats kept.
+    # p1's first trace A -> A0: Math-Shepherd soft labels 1/2 and 1, floats kept.
     assert stepwise[0]["completions"] == ["Adding the numbers: 2 + 3 = 5.", "The answer is \\boxed{5}."]
-    assert stepwise[0]["labels"] == pytest.approx([2 / 3, 1.0])
+    assert stepwise[0]["labels"] == pytest.approx([0.5, 1.0])
     preference = _load(out, "trl_preference")
     assert preference.column_names == ["prompt", "chosen", "rejected", "margin"]
     # A step pair below A: the prompt is the question, then the shared step, each followed by a blank line.
@@ -65,7 +67,7 @@ def test_export_loads_every_config_and_trl_files_read_back(labelled, tmp_path):
 
     for png in ("q_values.png", "accuracy_vs_budget.png", "pairs_per_problem.png"):
         assert (out / "plots" / png).read_bytes()[:4] == b"\x89PNG" and f"(plots/{png})" in body
-    assert "| pairs: ppm | 9 |" in body and "| leaf accuracy | 6/15 = 40.0% |" in body
+    assert "| pairs: ppm | 5 |" in body and "| leaf accuracy | 6/15 = 40.0% |" in body
     assert "int()" in body and '"min_margin": 0.5' in body and "`pos_count`" in body
 
 
@@ -75,7 +77,7 @@ def test_threshold_binarises_stepwise_labels_and_kinds_filter_pairs(labelled, tm
             "--preference-kinds", "solution", "--no-plots"])
     labels = {x for row in pq.read_table(out / "data" / "trl_stepwise")["labels"].to_pylist() for x in row}
     assert labels == {0.0, 1.0}
-    assert pq.read_table(out / "data" / "trl_preference").num_rows == 8  # p1 4 + p2 4 solution pairs
+    assert pq.read_table(out / "data" / "trl_preference").num_rows == 6  # p1 4 + p2 2 solution pairs
     assert not (out / "plots").exists()
 
 
@@ -154,5 +156,6 @@ def test_generate_label_export_end_to_end(tmp_path, tiny_policy, tiny_policy_spe
     assert len(set(trees["problem_id"])) == 6 and len(trees) == generated["counts"]["nodes"] + 28
     stepwise = pq.read_table(dataset / "data" / "trl_stepwise")
     assert stepwise.column_names == ["prompt", "completions", "labels"]
-    assert stepwise.num_rows == 3 * 4 + 14  # every stored trace: 3 samples x 4 problems + the hand traces
+    # every labelled trace: 3 samples x 4 problems + the 13 labelled hand traces (A1's code failed)
+    assert stepwise.num_rows == 3 * 4 + 13
     assert "best-of-n (params: n=3, max_tokens=24" in body and spec.model in body

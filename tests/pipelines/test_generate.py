@@ -54,7 +54,7 @@ def test_generate_writes_verified_trees_that_duckdb_and_datasets_read(tmp_path, 
     loaded = datasets.load_dataset("parquet", data_files=nodes, split="train")
     assert len(loaded) == counts["nodes"] and "verdict" in loaded.column_names
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["pipeline"] == "generate" and json.loads(manifest["counts"])["nodes"] == counts["nodes"]
+    assert manifest["pipeline"] == "generate" and manifest["counts"]["nodes"] == counts["nodes"]
 
 
 def test_rerun_writes_the_same_shards_and_node_ids(tmp_path, tiny_policy, tiny_policy_spec, gsm8k_rows):
@@ -98,3 +98,33 @@ def test_code_steps_need_a_step_level_search(capsys):
     with pytest.raises(SystemExit):
         run(["--demo", "--step-format", "rstar"])
     assert "needs a step-level search" in capsys.readouterr().err
+
+
+def test_a_clean_run_is_quiet_and_still_writes_every_table(tmp_path, tiny_policy, tiny_policy_spec, gsm8k_rows, capfd):
+    """No dead letters: dead_letters/ still holds an (empty) shard, as the summary says. The console
+    gets stage lines and the summary only; library output is in logs/generate.log. manifest.json
+    holds objects and the model's digest."""
+    (tmp_path / "problems.jsonl").write_text("".join(json.dumps(r) + "\n" for r in gsm8k_rows[:2]))
+    out, summary = _generate(tmp_path, tiny_policy_spec, "--search", "greedy", "--search-param", "max_tokens=16")
+    console_out, console_err = capfd.readouterr()
+    assert all(line.startswith("[treemill") for line in console_err.splitlines()), console_err
+    assert console_out.startswith("treemill generate:") and "dead letters: none" in console_out
+    assert f"library logs: {out}/logs/generate.log" in console_out and (out / "logs" / "generate.log").exists()
+    assert duckdb.connect().execute(f"SELECT count(*) FROM '{out}/dead_letters/*.parquet'").fetchone()[0] == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["config"]["input"] == [str(tmp_path / "problems.jsonl")] and manifest["counts"]["searched"] == 2
+    from transforms.policy.models import model_digest
+
+    assert manifest["model_digest"] == model_digest(tiny_policy_spec.model) and len(manifest["model_digest"]) == 64
+
+
+def test_dead_letters_print_their_top_reasons_with_counts(tmp_path, tiny_policy, tiny_policy_spec, gsm8k_rows, capsys):
+    _write_input(tmp_path / "problems.jsonl", gsm8k_rows)
+    out, summary = _generate(tmp_path, tiny_policy_spec, "--search", "greedy", "--search-param", "max_tokens=8", "--limit", "9")
+    text = capsys.readouterr().out
+    assert f"dead letters: 3 in {out}/dead_letters/, top reasons:" in text
+    assert "1  validate: missing question field 'question'" in text
+    # Rows are numbered from 1 everywhere: the duplicate of line 1 names row 1, the bad JSON its line 8.
+    assert "first seen at" in text and "row 1)" in text
+    records = duckdb.connect().execute(f"SELECT record_id FROM '{out}/dead_letters/*.parquet' WHERE stage = 'validate' ORDER BY 1").fetchall()
+    assert [r[0].rsplit(":", 1)[1] for r in records] == ["7", "8"]

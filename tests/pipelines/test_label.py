@@ -42,22 +42,27 @@ def test_label_writes_every_table_and_counts_add_up(stored, capsys):
     counts = summary["counts"]
     assert counts["trees_read"] == 4 == counts["trees_labelled"] + counts["dead_letters_label"]
     assert (counts["trees_labelled"], counts["steps"], counts["sft_traces"]) == (2, 26, 3)
-    assert (counts["pairs_ppm"], counts["pairs_sibling"], counts["pairs_solution"]) == (9, 4, 8)
-    assert "read 4 = labelled 2 + dead-lettered 2" in capsys.readouterr().out
+    assert (counts["pairs_ppm"], counts["pairs_sibling"], counts["pairs_solution"]) == (5, 4, 6)
+    printed = capsys.readouterr().out
+    assert "read 4 = labelled 2 + dead-lettered 2" in printed
+    # The top reasons with counts (label's own dead letters only, not generate's).
+    assert "dead letters: 2 in" in printed and "    1  label: no problems row" in printed
 
-    # The pair rule by hand at p1's root: positives F (Q 1) and A (Q 1/3), negatives C and D (Q -1);
-    # A vs D is dropped (texts 2 edits apart), so 3 pairs, each weighted by 1/(2*2).
+    # The pair rule by hand at p1's root: positives F (Q 1) and A (Q 0: A1's failed code step is left
+    # out), negatives C and D (Q -1); A vs D is dropped (texts 2 edits apart, < 20), so 3 pairs, each
+    # weighted by 1/(2*2) (tests/transforms/labels/test_pairs.py has the rest).
     root = _rows(f"""SELECT chosen, rejected, margin, pos_count, neg_count FROM '{stored}/pairs/*.parquet'
                      WHERE problem_id = 'p1' AND kind = 'ppm' AND depth = 1 ORDER BY margin DESC, chosen, rejected""")
     assert [(c, r, round(m, 4), p, n) for c, r, m, p, n in root] == [
         ("First, 2 + 3.", "Adding the numbers: 2 + 3 = 6!", 2.0, 2, 2),
         ("First, 2 + 3.", "I will just guess the answer.", 2.0, 2, 2),
-        ("Adding the numbers: 2 + 3 = 5.", "I will just guess the answer.", 1.3333, 2, 2)]
-    # p2 stores MCTS Q: one positive X (0.3), so up to 4 negatives; X vs Y (Q 0.0) fails the 0.5 margin.
+        ("Adding the numbers: 2 + 3 = 5.", "I will just guess the answer.", 1.0, 2, 2)]
+    # p2 stores rStar's Q: one positive X (0.3), so up to 4 negatives; X vs Y (Q 0.0) fails the 0.5
+    # margin and X vs V (Q -0.7) the 20-edit minimum (19 edits).
     p2 = _rows(f"SELECT rejected_q, neg_count FROM '{stored}/pairs/*.parquet' WHERE problem_id = 'p2' AND kind = 'ppm' ORDER BY rejected_q")
-    assert p2 == [(-0.9, 4), (-0.8, 4), (-0.7, 4)]
+    assert p2 == [(-0.9, 4), (-0.8, 4)]
     labels = dict(_rows(f"SELECT path, label FROM '{stored}/steps/*.parquet' WHERE problem_id = 'p1'"))
-    assert labels["0"] == pytest.approx(2 / 3) and labels["5.0.0"] == 1.0  # Math-Shepherd soft
+    assert labels["0"] == 0.5 and labels["5.0.0"] == 1.0 and labels["0.1"] is None  # Math-Shepherd soft
     sft = _rows(f"SELECT problem_id, rank, solution FROM '{stored}/sft/*.parquet' ORDER BY problem_id, rank")
     assert [(p, r) for p, r, _ in sft] == [("p1", 1), ("p1", 2), ("p2", 1)]
 
@@ -67,10 +72,10 @@ def test_label_writes_every_table_and_counts_add_up(stored, capsys):
     assert dead[2][0] == "validate"  # generate's dead letters are left alone
 
     manifest = json.loads((stored / "label" / "manifest.json").read_text())
-    config = json.loads(manifest["config"])
+    config = manifest["config"]  # nested objects, not JSON strings
     assert manifest["pipeline"] == "label" and manifest["verifier"] == "math/1"
     assert config["options"]["ppm"]["min_margin"] == 0.5 and "ppm pairs" in config["label_functions"]
-    assert json.loads(manifest["counts"])["pairs_ppm"] == 9
+    assert manifest["counts"]["pairs_ppm"] == 5
     run_ids = _rows(f"SELECT DISTINCT label_run_id FROM '{stored}/steps/*.parquet'")
     assert run_ids == [(manifest["run_id"],)]
     assert _digest(stored / "nodes") == nodes_before  # labelling never touches the stored trees
@@ -79,13 +84,16 @@ def test_label_writes_every_table_and_counts_add_up(stored, capsys):
 def test_relabel_with_other_options_into_another_folder(stored):
     out = stored / "relabelled"
     summary = run(["--shards", str(stored), "--output", str(out), "--ppm-min-margin", "0.2",
-                   "--step-prm-label", "rest", "--no-sft-drop-code-errors", "--sft-top-k", "3", "--run-id", "r2"])
-    assert summary["counts"]["pairs_ppm"] == 10  # p2's X vs Y (margin 0.3) now passes
+                   "--step-prm-label", "rest", "--no-sft-drop-code-errors", "--sft-top-k", "3",
+                   "--solution-mode", "ranked", "--run-id", "r2"])
+    assert summary["counts"]["pairs_ppm"] == 6  # p2's X vs Y (margin 0.3, 26 edits) now passes
+    assert summary["counts"]["pairs_solution"] == 8  # ranked: up to 4 per problem (p2: X0 vs all 4 wrong)
     labels = dict(_rows(f"SELECT path, label FROM '{out}/steps/*.parquet' WHERE problem_id = 'p1'"))
     assert labels["5"] == pytest.approx(1 / 3) and labels["5.0"] == pytest.approx(2 / 3)  # ReST v_k = k / K
-    # With code errors kept, A1 (Q path 1/3, 1) ties A0 and takes rank 3 over B1.
+    # A1's code failed: it is no completion, so even with code errors kept in SFT it is not a correct
+    # trace; B1 (mean Q 1/2, after A0 by path) takes rank 3.
     sft = _rows(f"SELECT rank, leaf_node_id FROM '{out}/sft/*.parquet' WHERE problem_id = 'p1' ORDER BY rank")
-    assert sft == [(1, node_id("p1", (5, 0, 0))), (2, node_id("p1", (0, 0))), (3, node_id("p1", (0, 1)))]
+    assert sft == [(1, node_id("p1", (5, 0, 0))), (2, node_id("p1", (0, 0))), (3, node_id("p1", (1, 1)))]
     assert json.loads((out / "label" / "manifest.json").read_text())["run_id"] == "r2"
     assert not (stored / "steps").exists()  # the first folder got nothing
 

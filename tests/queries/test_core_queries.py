@@ -48,5 +48,6 @@ def test_cli_prints_a_table_and_fails_clearly(tmp_path, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "problem_id,nodes,max_depth,leaves,correct_leaves,leaf_accuracy,tokens" and out[1].startswith("p1,5,2,3,1")
     assert main(["nope", "--shards", shards]) == 2
-    assert "no query 'nope'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("error: no query 'nope'; available: ") and '"' not in err  # the message, not a repr
     assert main(["paths", "--shards", str(tmp_path / "missing")]) == 2

@@ -43,18 +43,18 @@ def test_difficulty_is_the_fraction_of_correct_leaves(shards):
 
 def test_q_distribution_by_depth(shards):
     rows = {r[0]: r for r in _rows("q_by_depth", shards)}
-    # depth 1: p1 A 1/3, B 0, C D E -1, F 1; p2 0.3, 0, -0.9, -0.8, -0.7 -> 11 steps, 5 with a search Q,
-    # mean (1/3 + 0 - 3 + 1 + 0.3 + 0 - 2.4) / 11 = -0.3424; positive: A, F, X = 3/11.
+    # depth 1: p1 A 0, B 0, C D E -1, F 1; p2 0.3, 0, -0.9, -0.8, -0.7 -> 11 steps, 5 with a search Q,
+    # mean (0 + 0 - 3 + 1 + 0.3 + 0 - 2.4) / 11 = -0.3727; positive: F, X = 2/11.
     depth, steps, with_q, with_search_q, mean_q, min_q, *_, max_q, positive = rows[1]
-    assert (steps, with_q, with_search_q, mean_q, min_q, max_q, positive) == (11, 11, 5, -0.3424, -1.0, 1.0, 0.2727)
-    # depth 2: five +1 (A0, A1, B1, F0, X0) and nine -1 -> mean -4/14; depth 3: F00 alone.
-    assert rows[2][1] == 14 and rows[2][4] == -0.2857
+    assert (steps, with_q, with_search_q, mean_q, min_q, max_q, positive) == (11, 11, 5, -0.3727, -1.0, 1.0, 0.1818)
+    # depth 2: 14 steps; A1 (code failed) has no Q; four +1 (A0, B1, F0, X0) and nine -1 -> mean -5/13.
+    assert rows[2][1:3] == (14, 13) and rows[2][4] == -0.3846
     assert rows[3][1:5] == (1, 1, 0, 1.0)
 
 
 def test_pairs_per_problem(shards):
-    # p1: 6 ppm, 3 sibling, 4 solution; p2: 3 ppm, 1 sibling, 4 solution.
-    assert [r[:5] for r in _rows("pairs_per_problem", shards)] == [("p1", 6, 3, 4, 13), ("p2", 3, 1, 4, 8)]
+    # p1: 3 ppm, 3 sibling, 4 solution; p2: 2 ppm, 1 sibling, 2 solution (tests/transforms/labels/test_pairs.py).
+    assert [r[:5] for r in _rows("pairs_per_problem", shards)] == [("p1", 3, 3, 4, 10), ("p2", 2, 1, 2, 5)]
 
 
 def test_failures_by_reason(shards):
@@ -79,8 +79,9 @@ def test_token_cost_per_correct_trace(shards):
 
 
 def test_cli_prints_a_query_and_fails_in_one_line(shards, capsys):
+    # p1 margins: ppm 2, 2, 1; sibling 2, 2, 2; solution 2, 2, 1.5, 1.5 -> 18 / 10 = 1.8.
     assert main(["pairs_per_problem", "--shards", shards, "--csv"]) == 0
     assert capsys.readouterr().out.splitlines()[:2] == ["problem_id,ppm,sibling,solution,total,mean_margin",
-                                                        "p1,6,3,4,13,1.9231"]
+                                                        "p1,3,3,4,10,1.8"]
     assert main(["nope", "--shards", shards]) == 2
     assert "no query 'nope'" in capsys.readouterr().err

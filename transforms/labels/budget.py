@@ -1,9 +1,17 @@
-"""Accuracy against search budget from stored best-of-N leaves: pass@k and majority@k, k = 1..N."""
+"""Accuracy against search budget from stored best-of-N leaves: pass@k and majority@k, k = 1..N.
+
+The curve uses ONE definition for both: the first k leaves in sample (path) order, the k leaves a
+run with budget k would have drawn. (Mixing the unbiased pass@k estimator, an average over all
+k-subsets, with majority@k in sample order let maj@1 exceed pass@1 on the same leaves.)
+``pass_at_k`` is Chen et al.'s unbiased estimator, kept for comparisons over all orders.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from math import comb
+
+SAMPLE_ORDER_NOTE = "both over the first k leaves in sample order"
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -13,6 +21,11 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     if not 1 <= k <= n:
         raise ValueError(f"k must be in 1..{n}, got {k}")
     return 1.0 - comb(n - c, k) / comb(n, k)
+
+
+def pass_in_order(leaves: list[tuple[str | None, bool]], k: int) -> bool:
+    """Whether one of the first k leaves (answer, correct) is correct: pass@k of a run that drew k."""
+    return any(correct for _, correct in leaves[:k])
 
 
 def majority_at_k(leaves: list[tuple[str | None, bool]], k: int) -> bool:
@@ -32,7 +45,8 @@ def majority_at_k(leaves: list[tuple[str | None, bool]], k: int) -> bool:
 
 
 def budget_curve(problems: list[list[tuple[str | None, bool]]]) -> list[tuple[int, float, float]]:
-    """(k, mean pass@k, mean maj@k) for k = 1..N over problems with at least k leaves each.
+    """(k, mean pass@k, mean maj@k) for k = 1..N over problems with at least k leaves each, both
+    from the first k leaves in sample order, so maj@k <= pass@k always holds.
 
     ``problems`` holds each problem's leaves in sample (path) order as (extracted answer, correct).
     """
@@ -40,7 +54,7 @@ def budget_curve(problems: list[list[tuple[str | None, bool]]]) -> list[tuple[in
     curve = []
     for k in range(1, longest + 1):
         eligible = [p for p in problems if len(p) >= k]
-        passed = sum(pass_at_k(len(p), sum(c for _, c in p), k) for p in eligible)
+        passed = sum(pass_in_order(p, k) for p in eligible)
         voted = sum(majority_at_k(p, k) for p in eligible)
         curve.append((k, passed / len(eligible), voted / len(eligible)))
     return curve

@@ -44,7 +44,8 @@ def front_matter(configs: tuple[Config, ...]) -> str:
     entries = [{"config_name": c.name, **({"default": True} if i == 0 else {}),
                 "data_files": [{"split": "train", "path": f"data/{c.name}/*.parquet"}]}
                for i, c in enumerate(exported)]
-    infos = [{"config_name": c.name, "splits": [{"name": "train", "num_examples": c.rows}],
+    # datasets' SplitInfo needs num_bytes too: without it, loading warns "splits field malformed".
+    infos = [{"config_name": c.name, "splits": [{"name": "train", "num_bytes": c.num_bytes, "num_examples": c.rows}],
               "download_size": c.num_bytes, "dataset_size": c.num_bytes} for c in exported]
     header = {"pretty_name": "treemill process-supervision data",
               "tags": ["math", "process-supervision", "tree-search", "treemill"],

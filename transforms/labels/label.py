@@ -10,21 +10,25 @@ import hashlib
 from dataclasses import dataclass
 
 from transforms.labels.options import LabelOptions
-from transforms.labels.outcomes import Outcomes, subtree_outcomes
+from transforms.labels.outcomes import Outcomes, excluded, subtree_outcomes
 from transforms.labels.pairs import Pair, ppm_pairs, sibling_pairs, solution_pairs
 from transforms.labels.traces import Trace, select_sft, traces
-from transforms.labels.values import Quality, prm_label, rest_quality, rule_q, shepherd_hard, shepherd_soft, terminal_q
+from transforms.labels.values import (Quality, prm_label, rest_quality, rule_q, shepherd_hard, shepherd_soft, terminal_q,
+                                      trusts_search_q)
 from transforms.search.tree import Node, Tree, node_id, path_str
 
 # Recorded in the label manifest: which functions made the derived tables.
 LABEL_FUNCTIONS = {
-    "q_terminal": "rStar-Math terminal-guided Q (arXiv 2501.04519 Eq. 2) "
-                  "= AlphaMath Monte-Carlo value target (arXiv 2405.03553 §3)",
+    "q_terminal": "mean terminal reward (+1/-1) over the stored completions below a step: rStar-Math's "
+                  "terminal-guided annotation (arXiv 2501.04519 Eq. 2) with each stored terminal counted once",
+    "q": "the search's own Q where it estimates the terminal reward (mcts-rstar: rStar-Math Q; mcts-alphamath: "
+         "AlphaMath's value target Q-hat, arXiv 2405.03553 §3), else q_terminal",
     "shepherd_hard/soft": "Math-Shepherd hard/soft estimates (arXiv 2312.08935 Eq. 3-4)",
     "rest_value": "ReST-MCTS* reasoning distance, weighted reward, quality value (arXiv 2406.03816 Eq. 1-2)",
-    "ppm pairs": "rStar-Math process preference pairs (arXiv 2501.04519 §3.3, Eq. 4 weights)",
+    "ppm pairs": "rStar-Math process preference pairs (arXiv 2501.04519 §3.3, Eq. 4 weights; released-code filters)",
     "sibling pairs": "MCTS-DPO / Step-DPO sibling step pairs (arXiv 2405.00451 §2.2, 2406.18629)",
-    "solution pairs": "Iterative RPO correct vs incorrect solutions (arXiv 2404.19733 §2)",
+    "solution pairs": "rStar-Math final-step pairs: 2 best correct x 2 worst incorrect trajectories by mean Q "
+                      "(arXiv 2501.04519 §3.3); or Iterative RPO ranked pairs (arXiv 2404.19733 §2)",
     "sft": "rStar-Math top-k correct traces by mean Q (arXiv 2501.04519 §3.3)",
 }
 
@@ -38,6 +42,7 @@ class Provenance:
     label_run_id: str
     run_id: str
     verifier: str | None
+    search: str | None = None  # nodes.search: decides whether the stored Q is a terminal-reward estimate
 
 
 @dataclass(frozen=True)
@@ -54,20 +59,25 @@ def label_rows(node_rows: list[dict], problem: dict | None, options: LabelOption
     run_ids = sorted({r["run_id"] for r in node_rows})
     if len(run_ids) != 1:
         raise LabelError(f"node rows come from {len(run_ids)} runs ({', '.join(run_ids[:3])}); label one run at a time")
+    searches = sorted({r["search"] for r in node_rows if r.get("search")})
+    if len(searches) > 1:
+        raise LabelError(f"node rows come from {len(searches)} searches ({', '.join(searches)}); one tree, one search")
     try:
         tree = Tree.from_rows(node_rows, question=problem["question"], gold_answer=problem["gold_answer"])
     except ValueError as err:
         raise LabelError(f"cannot rebuild the tree: {err}") from None
     verifiers = sorted({r["verifier"] for r in node_rows if r.get("verifier")})
-    return label_tree(tree, options, Provenance(label_run_id, run_ids[0], ", ".join(verifiers) or None))
+    return label_tree(tree, options, Provenance(label_run_id, run_ids[0], ", ".join(verifiers) or None,
+                                                searches[0] if searches else None))
 
 
 def label_tree(tree: Tree, options: LabelOptions, provenance: Provenance) -> Labelled:
     """Every label, pair and SFT trace of one tree (pure: the tree is not changed)."""
-    outcomes = subtree_outcomes(tree, options.step.undecided)
-    q = {n.path: rule_q(n, outcomes[n.path]) for n in tree.nodes()}
+    outcomes = subtree_outcomes(tree, options.step)
+    trust, left_out = trusts_search_q(provenance.search, options.step.q_source), excluded(tree, options.step)
+    q = {n.path: rule_q(n, outcomes[n.path], trust, n.path in left_out) for n in tree.nodes()}
     quality = rest_quality(tree, outcomes)
-    all_traces = traces(tree, q, options.step.undecided)
+    all_traces = traces(tree, q, options.step)
     pairs = (ppm_pairs(tree, outcomes, q, options.ppm) + sibling_pairs(tree, q, options.sibling)
              + solution_pairs(tree, all_traces, options.solution))
     sft = select_sft(all_traces, options.sft)

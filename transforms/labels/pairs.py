@@ -1,8 +1,8 @@
 """Preference pairs from a stored tree: rStar-Math PPM step pairs, sibling step pairs (step-level
 DPO) and full-solution pairs (correct vs incorrect traces).
 
-Every rule ranks by the rule Q (``values.rule_q``): the search's stored Q when it set one, else Q
-from terminal rewards, so best-of-n trees get pairs too.
+Every rule ranks by the rule Q (``values.rule_q``): the search's stored Q where it estimates the
+terminal reward (rStar/AlphaMath MCTS), else Q from terminal rewards, so every tree gets pairs.
 """
 
 from __future__ import annotations
@@ -73,15 +73,25 @@ def _step_pair(kind: str, branch: Node, chosen: Node, rejected: Node, q: dict, m
                 q[rejected.path], distance, *counts)
 
 
+def _leads_to_correct(o: Outcomes) -> bool:
+    return o.correct > 0
+
+
+def _leads_to_wrong(o: Outcomes, negatives: str) -> bool:
+    """only_wrong: completions below and none correct; any_wrong: some completion below is wrong."""
+    return o.wrong > 0 and (negatives == "any_wrong" or o.correct == 0)
+
+
 def ppm_candidates(node: Node, outcomes: dict, q: dict, options: PpmOptions) -> tuple[list[Node], list[Node]]:
     """(positives, negatives) selected among ``node``'s children by the rStar-Math rule.
 
-    Positives lead to a correct answer (a correct completion below); negatives lead only to wrong
-    ones (completions below, none correct). Highest-Q positives and lowest-Q negatives first.
+    Positives lead to a correct answer (a correct completion below); negatives lead to wrong ones
+    (``options.negatives``). Highest-Q positives and lowest-Q negatives first. A step with no counted
+    completion below (a failed code step under ``code_errors=skip``) is neither.
     """
     scored = [c for c in node.children if q[c.path] is not None]
-    pos = sorted((c for c in scored if outcomes[c.path].correct), key=lambda c: (-q[c.path], c.path))
-    neg = sorted((c for c in scored if outcomes[c.path].completions and not outcomes[c.path].correct),
+    pos = sorted((c for c in scored if _leads_to_correct(outcomes[c.path])), key=lambda c: (-q[c.path], c.path))
+    neg = sorted((c for c in scored if _leads_to_wrong(outcomes[c.path], options.negatives)),
                  key=lambda c: (q[c.path], c.path))
     # One side may take more when the other has a single candidate (more pairs from that node).
     n_pos = options.single_side_max if len(neg) == 1 else options.per_side
@@ -89,15 +99,39 @@ def ppm_candidates(node: Node, outcomes: dict, q: dict, options: PpmOptions) -> 
     return pos[:n_pos], neg[:n_neg]
 
 
+def continuation_mean_q(node: Node, outcomes: dict, q: dict, best: bool) -> float:
+    """Mean Q along ``node``'s best (or worst) continuation down to a leaf.
+
+    rStar-Math released code (``extra_rm_file.build_partial_solution``): from the step, repeatedly
+    take the highest-Q child that leads to a correct answer (best) or the lowest-Q child that leads to
+    a wrong one (worst), and average Q over the chain, the step included.
+    """
+    chain = [node]
+    while True:
+        if best:
+            steps = [c for c in chain[-1].children if q[c.path] is not None and _leads_to_correct(outcomes[c.path])]
+        else:
+            steps = [c for c in chain[-1].children if q[c.path] is not None and outcomes[c.path].wrong > 0]
+        if not steps:
+            break
+        sign = -1 if best else 1  # ties: the first child, as the code's stable sort
+        chain.append(min(steps, key=lambda c: (sign * q[c.path], c.path)))
+    return sum(q[n.path] for n in chain) / len(chain)
+
+
 def ppm_pairs(tree: Tree, outcomes: dict[tuple[int, ...], Outcomes], q: dict, options: PpmOptions) -> list[Pair]:
-    """rStar-Math process-preference pairs (Guan et al. 2025, arXiv 2501.04519, §3.3).
+    """rStar-Math process-preference pairs (Guan et al. 2025, arXiv 2501.04519, §3.3; released code
+    ``extra_rm_file.search_all_traces`` and ``train/sample_rm_data.py``).
 
     At every node with both a correct and a wrong completion below it, the 2 highest-Q children
     that lead to a correct answer are positives and the 2 lowest-Q children that lead to a wrong one
     are negatives; each positive x negative is a pair. The PPM loss, Eq. (4),
     L = -1/(2 x 2) E[log sigma(r(x, y_pos) - r(x, y_neg))], weights a pair by 1/(pos_count * neg_count),
-    so both counts are recorded. The margin and edit-distance filters and the 'up to 4 when the other
-    side has 1' rule are treemill options, not the paper's.
+    so both counts are recorded. From the released code: one side takes up to 4 when the other has a
+    single candidate; a pair needs the positive's best continuation to average a higher Q than the
+    negative's worst one (``continuation_check``), a Q margin >= 0.5 and step texts >= 20 character
+    edits apart; the code's negatives are any child with a wrong completion below
+    (``negatives=any_wrong``), treemill's default keeps the paper's "leads only to wrong answers".
     """
     pairs = []
     for node in tree.nodes():
@@ -106,6 +140,9 @@ def ppm_pairs(tree: Tree, outcomes: dict[tuple[int, ...], Outcomes], q: dict, op
             continue
         pos, neg = ppm_candidates(node, outcomes, q, options)
         for p, n in product(pos, neg):
+            if options.continuation_check and not (continuation_mean_q(p, outcomes, q, best=True)
+                                                   > continuation_mean_q(n, outcomes, q, best=False)):
+                continue
             pair = _step_pair("ppm", node, p, n, q, options.min_margin, options.min_edit_distance, (len(pos), len(neg)))
             if pair:
                 pairs.append(pair)
@@ -136,16 +173,23 @@ def sibling_pairs(tree: Tree, q: dict, options: SiblingOptions) -> list[Pair]:
 
 
 def solution_pairs(tree: Tree, all_traces: list[Trace], options: SolutionOptions) -> list[Pair]:
-    """Full-solution DPO pairs: a correct complete trace vs an incorrect one of the same problem.
+    """Pairs of whole solutions: a correct complete trace vs an incorrect one of the same problem.
 
-    Iterative RPO (Pang et al. 2024, arXiv 2404.19733), §2, Eq. (1): pairs (y_w correct, y_l wrong)
-    of whole chains of thought for one prompt. Correct traces are ranked best first and wrong ones
-    worst first (mean Q, then min Q); the combinations with the smallest rank sum come first, up to
-    ``max_pairs``. Q of a solution is its mean step Q.
+    ``mode=rstar`` (default): rStar-Math's final-step pairs (arXiv 2501.04519, §3.3: "for the final
+    answer step ... we select two correct trajectories with the highest average Q-values as positive
+    examples and two incorrect trajectories with the lowest average Q-values as negative examples"):
+    the ``per_side`` best correct traces x the ``per_side`` worst incorrect ones by mean Q (then min Q),
+    every combination, weighted 1/(pos_count * neg_count) like the step pairs. The released code has
+    no such extraction. ``mode=ranked``: Iterative RPO (Pang et al. 2024, arXiv 2404.19733, §2,
+    Eq. 1) style: up to ``max_pairs`` combinations, smallest rank sum first.
     """
     good = sorted((t for t in all_traces if t.correct and t.scored), key=rank_key)
     bad = sorted((t for t in all_traces if t.counted and not t.correct and t.scored),
                  key=lambda t: rank_key(t, best_first=False))
+    if options.mode == "rstar":
+        good, bad = good[:options.per_side], bad[:options.per_side]
+        candidates = [_solution_pair(tree, g, b, options, (len(good), len(bad))) for g, b in product(good, bad)]
+        return [p for p in candidates if p]
     pairs = []
     for i, j in sorted(product(range(len(good)), range(len(bad))), key=lambda ij: (sum(ij), ij[0])):
         if len(pairs) == options.max_pairs:
@@ -156,10 +200,12 @@ def solution_pairs(tree: Tree, all_traces: list[Trace], options: SolutionOptions
     return pairs
 
 
-def _solution_pair(tree: Tree, good: Trace, bad: Trace, options: SolutionOptions) -> Pair | None:
+def _solution_pair(tree: Tree, good: Trace, bad: Trace, options: SolutionOptions,
+                   counts: tuple[int | None, int | None] = (None, None)) -> Pair | None:
     if good.mean_q - bad.mean_q < options.min_margin:
         return None
     distance = edit_distance(good.text, bad.text, max(options.min_edit_distance, EDIT_DISTANCE_CAP))
     if distance < options.min_edit_distance:
         return None
-    return Pair("solution", tree.root, good.leaf, bad.leaf, good.text, bad.text, good.mean_q, bad.mean_q, distance)
+    return Pair("solution", tree.root, good.leaf, bad.leaf, good.text, bad.text, good.mean_q, bad.mean_q, distance,
+                *counts)

@@ -1,7 +1,7 @@
 """PNG plots of a labelled run, drawn with matplotlib's Agg canvas (no display, no pyplot state).
 
     q_values.png            Q of intermediate vs final steps, split by correctness (as AlphaMath's README)
-    accuracy_vs_budget.png  pass@k and majority@k for k = 1..N from best-of-N leaves
+    accuracy_vs_budget.png  pass@k and majority@k for k = 1..N from best-of-N leaves (first k in sample order)
     pairs_per_problem.png   how many problems got how many pairs, per pair kind
 """
 
@@ -16,7 +16,7 @@ from matplotlib.ticker import MaxNLocator
 
 from queries import load_sql
 from schemas import PAIR_KINDS
-from transforms.labels.budget import budget_curve
+from transforms.labels.budget import SAMPLE_ORDER_NOTE, budget_curve
 from transforms.search.tree import parse_path
 
 GREEN, RED = "#2e8b57", "#c0392b"
@@ -63,8 +63,8 @@ def budget_plot(curve: list[tuple[int, float, float]], path: Path) -> Path:
     ks = [k for k, _, _ in curve]
     axis.plot(ks, [p for _, p, _ in curve], marker="o", label="pass@k")
     axis.plot(ks, [m for _, _, m in curve], marker="s", label="majority@k")
-    axis.set(title="accuracy vs search budget", xlabel="k (leaves per problem, in sample order)",
-             ylabel="accuracy", ylim=(-0.02, 1.02))
+    axis.set(title=f"accuracy vs search budget\n(pass@k and majority@k {SAMPLE_ORDER_NOTE})",
+             xlabel="k (leaves per problem, in sample order)", ylabel="accuracy", ylim=(-0.02, 1.02))
     axis.set_xticks(ks)
     axis.legend()
     return _save(figure, path)

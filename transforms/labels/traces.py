@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from transforms.labels.options import SftOptions
-from transforms.labels.outcomes import own_outcome
+from transforms.labels.options import SftOptions, StepOptions
+from transforms.labels.outcomes import code_failed, terminal_reward
 from transforms.search.tree import Node, Tree
 from transforms.steps import STEP_SEPARATOR
-
-CLEAN_EXEC = (None, "ok")
 
 
 @dataclass(frozen=True)
@@ -18,7 +16,7 @@ class Trace:
 
     leaf: Node
     qs: tuple[float | None, ...]
-    counted: bool  # counts as a completion (False: undecided verdict under undecided=skip)
+    counted: bool  # counts as a completion (False: left out by the step options)
     correct: bool
 
     @property
@@ -43,17 +41,18 @@ class Trace:
 
     @property
     def has_code_error(self) -> bool:
-        return any(n.exec_status not in CLEAN_EXEC for n in self.leaf.ancestors())
+        return any(code_failed(n) for n in self.leaf.ancestors())
 
 
-def traces(tree: Tree, q: dict[tuple[int, ...], float | None], undecided: str = "wrong") -> list[Trace]:
+def traces(tree: Tree, q: dict[tuple[int, ...], float | None], rules: StepOptions = StepOptions()) -> list[Trace]:
     """Every terminal step's trace, in path order."""
     result = []
     for node in tree.nodes():
         if node.is_terminal and node.parent is not None:
-            own = own_outcome(node, undecided)
+            reward = terminal_reward(node, rules)
+            counted = reward is not None and not (rules.code_errors == "skip" and any(map(code_failed, node.ancestors())))
             qs = tuple(q[n.path] for n in node.ancestors())
-            result.append(Trace(node, qs, counted=own.completions == 1, correct=own.correct == 1))
+            result.append(Trace(node, qs, counted=counted, correct=counted and reward > 0))
     return result
 
 
@@ -67,8 +66,10 @@ def select_sft(all_traces: list[Trace], options: SftOptions) -> list[Trace]:
     """Top-k correct traces of a problem by mean step Q, ties broken by min step Q.
 
     rStar-Math (arXiv 2501.04519), §3.3 / §4.1: from the trajectories that reach the correct
-    answer, keep the top-2 by average Q-value for policy SFT. Traces with a step whose code failed
-    are dropped when ``drop_code_errors`` (rStar-Math keeps only steps whose Python code runs).
+    answer, keep the top-2 by average Q-value for policy SFT; the released ``train/sample_sft_data.py``
+    sorts by (average Q, min Q) as here. Traces through a step whose code failed are dropped when
+    ``drop_code_errors`` (rStar-Math keeps only steps whose Python code runs), before the top-k cut;
+    the released script drops texts containing "error" after it.
     """
     keep = [t for t in all_traces if t.correct and t.scored and not (options.drop_code_errors and t.has_code_error)]
     return sorted(keep, key=rank_key)[:options.top_k]

@@ -28,7 +28,7 @@ JOIN steps s ON s.problem_id = leaf.problem_id AND s.label_run_id = leaf.label_r
 JOIN problems p ON p.problem_id = leaf.problem_id
 WHERE leaf.is_terminal
 GROUP BY leaf.problem_id, leaf.path
-HAVING count(s.label) = count(*)  -- a trace with an unlabelled step (skipped verdict) is left out
+HAVING count(s.label) = count(*)  -- a trace with an unlabelled step (skipped verdict, failed code) is left out
 ORDER BY leaf.problem_id, leaf.path
 """
 

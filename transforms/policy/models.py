@@ -52,6 +52,23 @@ def resolve_model(name: str) -> str:
     return str(build_smollm2_from_gguf(cache_root() / "models" / "SmolLM2-135M-Instruct"))
 
 
+def local_model_folder(name: str) -> str | None:
+    """The local folder ``resolve_model(name)`` would use, without downloading or building; None if
+    there is none yet (used to fill a run manifest's model digest)."""
+    if Path(name).is_dir():
+        return str(Path(name).resolve())
+    if name in ("default", DEFAULT_MODEL):
+        cached = cache_root() / "models" / "SmolLM2-135M-Instruct"
+        if (cached / "config.json").exists():
+            return str(cached)
+    try:
+        from huggingface_hub import snapshot_download
+
+        return snapshot_download(DEFAULT_MODEL if name == "default" else name, local_files_only=True)
+    except Exception:  # noqa: BLE001 - not in the hub cache (or not a hub id): no local folder
+        return None
+
+
 def _download_from_hub(repo_id: str) -> str:
     from huggingface_hub import snapshot_download
 

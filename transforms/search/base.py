@@ -19,8 +19,10 @@ from typing import Any, Callable, Generator, Sequence, Union
 from transforms.code_steps import CodeStepFormat
 from transforms.protocols import Executor, GenerationRequest, SamplingSpec, ScoreRequest, Sample, Verifier
 from transforms.search import code_mode
+from transforms.search.endings import EMPTY_STEP, LENGTH, NO_ANSWER, end_branch
 from transforms.search.tree import Node, Tree
 from transforms.steps import STEP_SEPARATOR, split_sample
+from transforms.verify.latex import last_boxed
 
 DEFAULT_SYSTEM_PROMPT = (
     "Solve the math problem step by step. Separate the steps with a blank line. "
@@ -71,6 +73,12 @@ class SearchEnv:
         steps = node.steps()
         return STEP_SEPARATOR.join(steps) + STEP_SEPARATOR if steps else ""
 
+    def scored_steps(self, node: Node) -> tuple[str, ...]:
+        """The steps a scorer sees for ``node``: as the policy saw them (code mode: with outputs)."""
+        if self.step_format is not None:
+            return code_mode.shown_steps(self.step_format, node)
+        return node.steps()
+
     def prompt(self, tree: Tree, node: Node) -> str:
         """Chat prompt for the question followed by the node's steps, ready for the next step."""
         return self.chat_prompt(tree.question) + self.solution_text(node)
@@ -87,20 +95,54 @@ class SearchEnv:
     def budget_left(self) -> bool:
         return self.max_tokens_per_problem is None or self.generated_tokens < self.max_tokens_per_problem
 
-    def verify(self, tree: Tree, node: Node) -> None:
-        """Mark ``node`` terminal and store the verdict on the whole solution ending at it."""
+    def verify(self, tree: Tree, node: Node, *, whole: bool = False) -> None:
+        """Mark ``node`` terminal and store the verdict on the answer it states.
+
+        A step that states the answer (``step_kind == "answer"``) is verified on its own text, so a
+        heading or an intermediate result in an earlier step (``#### Step 2``, an early ``\\boxed``)
+        cannot be taken for the final answer; with ``whole`` (a whole sampled solution), or for any
+        other node, the solution ending at it. Callers verify only solutions that state an answer
+        (see ``transforms.search.endings``).
+        """
         node.is_terminal = True
-        node.verdict = self.verifier.verify(self.solution_text(node).rstrip(), tree.gold_answer)
+        text = node.step_text if node.step_kind == "answer" and not whole else self.solution_text(node)
+        node.verdict = self.verifier.verify(text.rstrip(), tree.gold_answer)
 
 
-_ANSWER_MARK = re.compile(r"\\boxed|\\fbox|answer is|####", re.IGNORECASE)
+# What may follow an answer marker for it to state an answer: a number, a sign, math ($, \\, parentheses,
+# brackets, a fraction bar) or a choice letter; not a word ("the answer is not obvious", "#### Step 2").
+_ANSWER_START = r"(?=[-+\u2212$\\(\[{.\d]|[A-E](?:\)|\.|,|$|\s*$))"
+_ANSWER_MARK = re.compile(
+    r"\banswer\s*(?:is|:|=)\s*:?\s*(?:\*\*)?\s*" + _ANSWER_START + r"|^[ \t]*####[ \t]*(?:\*\*)?" + _ANSWER_START,
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def states_answer(text: str) -> bool:
+    """True if ``text`` states a final answer: a closed, non-empty ``\\boxed{}``/``\\fbox{}``, or an answer
+    marker ("the answer is", "Final Answer:", a line starting ``####``) followed by an answer."""
+    if last_boxed(text):
+        return True
+    return _ANSWER_MARK.search(text) is not None
 
 
 def classify_step(text: str) -> str:
     """``code`` for a step with a Python block, ``answer`` for one that states a final answer, else ``text``."""
     if "```python" in text or "<code>" in text:
         return "code"
-    return "answer" if _ANSWER_MARK.search(text) else "text"
+    return "answer" if states_answer(text) else "text"
+
+
+def settle_solution(tree: Tree, leaf: Node, env: SearchEnv, finish_reason: str | None) -> None:
+    """End a whole sampled solution (best-of-n): verify it if it states an answer, else end it unverified
+    (``transforms.search.endings``): empty, cut by the token limit, or finished without an answer."""
+    text = env.solution_text(leaf)
+    if states_answer(text):
+        env.verify(tree, leaf, whole=True)
+    elif not text.strip():
+        end_branch(leaf, EMPTY_STEP)
+    else:
+        end_branch(leaf, LENGTH if finish_reason == "length" else NO_ANSWER)
 
 
 def add_sample_chain(parent: Node, sample: Sample, prompt_tokens: int | None) -> Node:
@@ -169,6 +211,14 @@ def _convert(value: Any, type_name: Any, name: str) -> Any:
     if not isinstance(value, str):
         return value
     type_name = str(type_name).replace(" ", "")
+    alternatives = type_name.split("|")
+    if len(alternatives) > 1 and "str" in alternatives:  # e.g. float | str: a number if it reads as one
+        for alternative in (a for a in alternatives if a != "str"):
+            try:
+                return _convert(value, alternative, name)
+            except ValueError:
+                continue
+        return value
     try:
         if type_name.startswith("bool"):
             if value.lower() not in ("true", "false", "1", "0", "yes", "no"):

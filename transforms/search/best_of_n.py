@@ -1,15 +1,16 @@
 """Best-of-N sampling: N whole solutions per problem, each stored as a chain of step nodes.
 
 Every sample is one engine request with ``n`` samples; each is split into steps at blank lines
-(``transforms.steps``) and hung under the root, and its last step is verified. Selection among the
-N (majority vote, scorer-weighted vote) is a label-time decision made on the stored tree.
+(``transforms.steps``) and hung under the root; a sample that states an answer is verified as a whole,
+any other ends unverified (``transforms.search.endings``: empty, ``length`` or ``no_answer``).
+Selection among the N (majority vote, scorer-weighted vote) is a label-time decision on the stored tree.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from transforms.search.base import Generate, SearchEnv, SearchGenerator, add_sample_chain, sampling
+from transforms.search.base import Generate, SearchEnv, SearchGenerator, add_sample_chain, sampling, settle_solution
 from transforms.protocols import GenerationRequest
 from transforms.search.tree import Tree
 
@@ -51,4 +52,4 @@ def search(tree: Tree, config: BestOfNConfig | GreedyConfig, env: SearchEnv) -> 
     tree.root.prompt_tokens = generation.prompt_tokens
     for sample in generation.samples:
         leaf = add_sample_chain(tree.root, sample, generation.prompt_tokens)
-        env.verify(tree, leaf)
+        settle_solution(tree, leaf, env, sample.finish_reason)

@@ -1,59 +1,90 @@
-"""Code-augmented steps inside tree search (rStar-Math, arXiv 2501.04519, Sec. 3.1).
+"""Code-augmented steps inside tree search (rStar-Math, arXiv 2501.04519, Sec. 3.1; AlphaMath's tool steps).
 
 In code mode (``SearchEnv.step_format`` set to a ``transforms.code_steps.CodeStepFormat``) each
 step is one Python block with the reasoning in comments, or a final step stating ``\\boxed{}``.
-After a step is sampled it is parsed (``parse_step``); a code step's *cumulative* code (every
-earlier code step on its path, then its own) runs in the sandboxed executor; the output is stored
-on the node (``exec_status``, ``exec_output``) and shown to the policy before the next step.
+After a step is sampled it is parsed (``parse_step``); a code step's *cumulative* code (the code of
+every earlier step on its path that ran cleanly, then its own) runs in the sandboxed executor; the
+output is stored on the node (``exec_status``, ``exec_output``) and shown to the policy before the
+next step.
 
-rStar-Math keeps only steps whose code runs. treemill keeps the failed ones too, for failure
-analysis, as terminal nodes with an undecidable verdict (method ``code_error`` or
-``malformed_step``): searches give them the negative terminal reward and label code can filter
-them by ``exec_status``. That is the one departure from the paper.
+Failed code, as in the released code (Super_MARIO and rStar ``create_child``): a step whose code
+fails is kept and its error is shown to the policy, which may repair it in the next step; only when
+the branch has more than ``code_errors_allowed`` failed code steps in a row does it end
+(``endings.CODE_ERROR``, the code's ``TOO_MANY_CODE_ERRORS``). Super_MARIO's configs use
+``errors_threshold: 3`` with ``> threshold`` (3 failures tolerated, the 4th ends the branch); rStar's
+``sample_mcts.yaml`` 2 with ``>= threshold`` (1 tolerated), ``sft_sample_mcts.yaml`` 1 (none). A step
+that cannot be parsed ends its branch at once (``endings.MALFORMED_STEP``, the code's
+``NO_VALID_CHILD``). Node rows say which steps failed: ``exec_status`` is ``ok`` only for code that
+ran cleanly (``malformed`` for an unparsable step).
+
+Departures: the cumulative program leaves out earlier steps whose code failed (the reference reruns
+each earlier snippet separately, errors and all; one program here would stop at the first error);
+and a code step that ends generation (EOS) without a stated answer is not verified on its printed
+output: it ends with ``endings.NO_ANSWER`` (the papers' formats end only with a stated answer).
+
+This module knows nothing of ``SearchEnv``: the caller passes the format, the executor and a
+``verify`` callback.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Callable
 
-from transforms.code_steps import CodeStepFormat, cumulative_code, format_output, parse_step, render_steps
-from transforms.protocols import Verdict
-from transforms.search.tree import Node, Tree
+from transforms.code_steps import (
+    CodeStepFormat, cumulative_code, format_output, parse_step, render_step, render_steps,
+)
+from transforms.protocols import Executor
+from transforms.search.endings import CODE_ERROR, MALFORMED_STEP, NO_ANSWER, TOO_MANY_STEPS, end_branch
+from transforms.search.tree import Node
 
-if TYPE_CHECKING:
-    from transforms.search.base import SearchEnv
 
-CODE_ERROR = "code_error"
-MALFORMED_STEP = "malformed_step"
+def shown_steps(fmt: CodeStepFormat, node: Node) -> tuple[str, ...]:
+    """The path's steps, each with the execution output the policy saw after it."""
+    return tuple(render_step(n.step_text, _output(n), fmt) for n in node.ancestors())
 
 
 def path_text(fmt: CodeStepFormat, node: Node) -> str:
     """The path's steps with their execution outputs, as the policy sees them."""
-    return render_steps([(n.step_text, n.exec_output if n.code is not None else None) for n in node.ancestors()], fmt)
+    return render_steps([(n.step_text, _output(n)) for n in node.ancestors()], fmt)
 
 
-def settle_code_step(tree: Tree, node: Node, env: SearchEnv, finish_reason: str | None, max_depth: int) -> None:
-    """Parse ``node``'s sampled step, execute it if it has code, and end or verify the branch."""
-    fmt = env.step_format
+def _output(node: Node) -> str | None:
+    return node.exec_output if node.code is not None else None
+
+
+def ran_cleanly(node: Node) -> bool:
+    return node.code is not None and node.exec_status == "ok"
+
+
+def consecutive_code_errors(node: Node) -> int:
+    """Failed code steps in a row ending at ``node`` (Super_MARIO's ``consecutive_errors``)."""
+    count = 0
+    while node.parent is not None and node.code is not None and node.exec_status != "ok":
+        count += 1
+        node = node.parent
+    return count
+
+
+def settle_code_step(node: Node, *, fmt: CodeStepFormat, executor: Executor, verify: Callable[[Node], None],
+                     finish_reason: str | None, max_depth: int, code_errors_allowed: int) -> None:
+    """Parse ``node``'s sampled step, execute it if it has code, and end, verify or continue the branch."""
     parsed = parse_step(node.step_text, fmt, finish_reason=finish_reason)
     node.step_text = parsed.text
     if parsed.error:
         node.exec_status, node.exec_output = "malformed", parsed.error
-        _end_branch(node, MALFORMED_STEP)
+        end_branch(node, MALFORMED_STEP)
         return
     if parsed.code is None:  # a final step: states the answer, nothing to run
         node.step_kind = "answer"
-        env.verify(tree, node)
+        verify(node)
         return
     node.step_kind, node.code = "code", parsed.code
-    result = env.executor.execute(cumulative_code([n.code for n in node.ancestors() if n.code is not None]))
+    earlier = [n.code for n in node.ancestors()[:-1] if ran_cleanly(n)]
+    result = executor.execute(cumulative_code(earlier + [parsed.code]))
     node.exec_status, node.exec_output = result.status, format_output(result, fmt)
-    if not result.ok:
-        _end_branch(node, CODE_ERROR)
-    elif node.depth >= max_depth or finish_reason == "eos":
-        env.verify(tree, node)  # the answer may be the printed output (extraction "code_output")
-
-
-def _end_branch(node: Node, method: str) -> None:
-    node.is_terminal = True
-    node.verdict = Verdict(equal=None, method=method)
+    if not result.ok and consecutive_code_errors(node) > code_errors_allowed:
+        end_branch(node, CODE_ERROR)
+    elif node.depth > max_depth:
+        end_branch(node, TOO_MANY_STEPS)
+    elif finish_reason == "eos":
+        end_branch(node, NO_ANSWER)

@@ -1,21 +1,36 @@
 """MCTS as in rStar-Math (Guan et al., arXiv 2501.04519), registered as ``mcts-rstar``.
 
-A rollout (paper §3.1, "step-by-step verified reasoning trajectory"): starting at the root, pick a
-child by UCT (paper Eq. 2)::
+A rollout (paper Sec. 3.1, "step-by-step verified reasoning trajectory"): starting at the root, pick a
+child by UCT (paper Eq. 1)::
 
     UCT(s) = Q(s) + c * sqrt(ln N_parent(s) / N(s)),      Q(s) = q(s) / N(s)
 
 expanding a node (``n`` sampled single steps) whenever the walk reaches one without children, and
 go on until the walk reaches a terminal node. That node is verified; its reward q(s_d) = +1 if the
 answer is correct else -1 is added to every node on the path (terminal-guided annotation, paper
-Eq. 1: ``q(s_i)^k = q(s_i)^{k-1} + q(s_d)^k``) and N += 1 along the path. So every rollout runs to a
+Eq. 2: ``q(s_i)^k = q(s_i)^{k-1} + q(s_d)^k``) and N += 1 along the path. So every rollout runs to a
 terminal node (the simulation phase that rStar#37 found missing in the code) and annotates exactly
 one path.
 
-An unvisited child has UCT = +inf (visited first, in child order); ``ln N_parent`` is clamped at 0
-so a parent seen once gives no exploration bonus rather than a math error.
+Unvisited children (``unvisited``): ``inf`` gives an unvisited child UCT = +inf, so every child is
+tried once before any is revisited (textbook UCT); ``zero`` is the released code's rule
+(``MCTSNode.puct``: an unvisited child has Q = 0 and no exploration bonus, so UCT = 0, and a visited
+child with a good Q is revisited before its unvisited siblings). ``ln N_parent`` is clamped at 0 so
+a parent seen once gives no exploration bonus (the code's ``u = 0`` when a count is 0, and ln 1 = 0).
 
-PPM-augmented variant (``ppm=true``; paper §3.3, self-evolution rounds 3-4): every new
+Failed steps and unfinished branches (``transforms.search.endings``): rStar keeps only steps whose
+code runs. As in the released code (``eval_final_answer``: ``node.update(negative_reward)`` for
+``NO_VALID_CHILD``, ``TOO_MANY_STEPS`` and ``TOO_MANY_CODE_ERRORS``), a child that ends its branch
+without an answer (too many failed code steps in a row, an unparsable step, depth > ``max_depth``, a
+step cut by the token limit, an empty step, EOS without an answer) gets a node-only update at once:
+N = 1, q = ``negative_reward``; nothing is added to its ancestors, and being terminal and visited it
+is never selected again. A walk that reaches a node whose every child is finished or failed does not
+count as a rollout and starts again from the root (at most ``rollouts`` such restarts per problem, so
+a policy that only writes failing steps cannot loop forever). Failed code steps within
+``code_errors_allowed`` are ordinary nodes (the policy sees the error and may repair it); their rows
+have ``exec_status`` other than ``ok``.
+
+PPM-augmented variant (``ppm=true``; paper Sec. 3.3, self-evolution rounds 3-4): every new
 non-terminal node's q is initialised from the scorer, ``q(s)^0 = PPM(s)``, squashed by tanh into
 [-1, 1] (``ppm_squash``): the paper's PPM applies tanh to its reward head at inference only
 (rStar#12), so a scorer returning raw head outputs needs it; use ``ppm_squash=none`` for a scorer
@@ -23,12 +38,13 @@ already in [-1, 1]. As in the released code (``candidate_node.update(value_estim
 initial value counts as one visit of that node only (not of its ancestors), so
 Q = (q^0 + sum of rewards) / (1 + rollouts through it).
 
-Departures: ``rollouts`` (8 in round 1 per the paper) counts terminal annotations, not loop turns
-(the released config runs 48 iterations, rStar#26); evaluated terminal nodes and fully explored
-subtrees are skipped by selection, so no rollout re-annotates a known outcome; ties go to the first
-child; duplicate sibling steps are dropped (``dedup``). Code-augmented steps (the paper's
-code-augmented CoT) run only when the run is in code mode (``SearchEnv.step_format``, see
-``transforms.search.code_mode``).
+Departures: ``rollouts`` counts terminal annotations, not loop turns (the released config runs 48
+iterations, rStar#26); the released code backs up every terminal child of an expanded node at once,
+here only the one the walk reaches (so a rollout annotates one path); evaluated terminal nodes and
+fully explored subtrees are skipped by selection, so no rollout re-annotates a known outcome; ties go
+to the first child (as in the code); duplicate sibling steps are dropped (``dedup``). Code-augmented
+steps (the paper's code-augmented CoT) run only when the run is in code mode
+(``SearchEnv.step_format``, see ``transforms.search.code_mode``).
 """
 
 from __future__ import annotations
@@ -37,24 +53,30 @@ import math
 from dataclasses import dataclass
 
 from transforms.search.base import Generate, Preset, Score, SearchEnv, SearchGenerator
+from transforms.search.endings import is_unfinished
 from transforms.search.stepwise import (
     add_steps, backup, best_child, check_positive, score_requests, step_request, terminal_reward,
 )
 from transforms.search.tree import Node, Tree
 
 PPM_SQUASH = ("tanh", "none")
+UNVISITED = ("inf", "zero")
 
 
 @dataclass(frozen=True)
 class RStarConfig:
     """rollouts: terminal annotations per problem; n: steps sampled per expansion; c: UCT weight;
-    max_depth: steps at which a solution is cut; ppm: initialise Q from the scorer (PPM);
-    ppm_squash: tanh or none on the scorer output; temperature/top_p/max_tokens: one step's sampling."""
+    unvisited: UCT of an unvisited child, inf or zero (the released code); max_depth: steps after which
+    a step that states no answer ends its branch; code_errors_allowed: failed code steps in a row a
+    branch may have (code mode); ppm: initialise Q from the scorer (PPM); ppm_squash: tanh or none on
+    the scorer output; temperature/top_p/max_tokens: one step's sampling."""
 
-    rollouts: int = 8
-    n: int = 12
+    rollouts: int = 16
+    n: int = 5
     c: float = 2.0
+    unvisited: str = "inf"
     max_depth: int = 16
+    code_errors_allowed: int = 1
     ppm: bool = False
     ppm_squash: str = "tanh"
     positive_reward: float = 1.0
@@ -70,6 +92,10 @@ class RStarConfig:
             raise ValueError(f"c must be >= 0, got {self.c}")
         if self.ppm_squash not in PPM_SQUASH:
             raise ValueError(f"ppm_squash must be one of {', '.join(PPM_SQUASH)}, got {self.ppm_squash!r}")
+        if self.unvisited not in UNVISITED:
+            raise ValueError(f"unvisited must be one of {', '.join(UNVISITED)}, got {self.unvisited!r}")
+        if self.code_errors_allowed < 0:
+            raise ValueError(f"code_errors_allowed must be >= 0, got {self.code_errors_allowed}")
 
     @property
     def needs_scorer(self) -> bool:
@@ -78,21 +104,27 @@ class RStarConfig:
 
 PRESETS = {
     "rstar-round1": Preset.of(
-        "rStar-Math round 1 (terminal-guided annotation, no PPM): c = 2 and 8 rollouts from the paper; 12 "
-        "samples per step, depth 16 and temperature 0.7 from the released sample_mcts.yaml (which runs "
-        "48 iterations, not 8).",
-        rollouts=8, n=12, c=2.0, max_depth=16, ppm=False, temperature=0.7),
+        "rStar-Math round 1 (terminal-guided annotation, no PPM): 16 rollouts per problem and 5 candidate steps "
+        "per expansion (the paper's round-1 settings), c = 2; the released code's unvisited rule (UCT 0) so "
+        "that good nodes are revisited and Q averages several rollouts; depth 16, temperature 0.7 and 1 "
+        "tolerated code error (errors_threshold 2 with >=) from the released sample_mcts.yaml, which runs "
+        "48 iterations of 12 candidates.",
+        rollouts=16, n=5, c=2.0, unvisited="zero", max_depth=16, code_errors_allowed=1, ppm=False,
+        temperature=0.7),
     "rstar-ppm": Preset.of(
-        "rStar-Math rounds 3-4: PPM-augmented MCTS (Q initialised from the scorer, tanh), 16 rollouts; "
-        "needs --scorer-model.",
-        rollouts=16, n=12, c=2.0, max_depth=16, ppm=True, temperature=0.7),
+        "rStar-Math rounds 3-4: PPM-augmented MCTS (Q initialised from the scorer, tanh), 16 rollouts, 12 "
+        "candidates per step, temperature 1.0 and no tolerated code error (errors_threshold 1) as in the "
+        "released sft_sample_mcts.yaml; released unvisited rule. Needs --scorer-model.",
+        rollouts=16, n=12, c=2.0, unvisited="zero", max_depth=16, code_errors_allowed=0, ppm=True,
+        temperature=1.0),
 }
 
 
-def uct(child: Node, c: float) -> float:
-    """Q(s) + c * sqrt(ln N_parent(s) / N(s)) (rStar-Math Eq. 2); +inf for an unvisited child."""
+def uct(child: Node, c: float, unvisited: str = "inf") -> float:
+    """Q(s) + c * sqrt(ln N_parent(s) / N(s)) (rStar-Math Eq. 1); an unvisited child gets +inf
+    (``unvisited=inf``) or 0 (``zero``, the released ``MCTSNode.puct``)."""
     if child.visits == 0:
-        return math.inf
+        return math.inf if unvisited == "inf" else 0.0
     log_parent = math.log(child.parent.visits) if child.parent.visits > 1 else 0.0
     return child.value_sum / child.visits + c * math.sqrt(log_parent / child.visits)
 
@@ -104,33 +136,49 @@ def squash(value: float, mode: str) -> float:
 def search(tree: Tree, config: RStarConfig, env: SearchEnv) -> SearchGenerator:
     if config.ppm and not env.has_scorer:
         raise RuntimeError("mcts-rstar with ppm=true needs a scorer (--scorer-model)")
-    for _ in range(config.rollouts):
-        finished = yield from _rollout(tree, config, env)
-        if not finished:
+    annotated = restarts = 0
+    while annotated < config.rollouts:
+        outcome = yield from _rollout(tree, config, env)
+        if outcome == STOP:
             return
+        if outcome == ANNOTATED:
+            annotated += 1
+        else:  # DEAD_END: the walk met only finished or failed children; it does not count
+            restarts += 1
+            if restarts > config.rollouts:
+                return
+
+
+ANNOTATED, DEAD_END, STOP = "annotated", "dead_end", "stop"
 
 
 def _rollout(tree: Tree, config: RStarConfig, env: SearchEnv) -> SearchGenerator:
-    """One root-to-terminal walk; returns False when the search must stop (budget spent, tree finished)."""
+    """One root-to-terminal walk; returns ANNOTATED, DEAD_END (no open child below the walk) or STOP
+    (budget spent, or the whole tree finished)."""
     node = tree.root
     while not node.is_terminal:
         if not node.children:
             if not env.budget_left():
-                return False
+                return STOP
             yield from _expand(tree, node, config, env)
-        node = best_child(node, lambda child: uct(child, config.c))
-        if node is None:
-            return False  # only reachable from an exhausted root
+        child = best_child(node, lambda c: uct(c, config.c, config.unvisited))
+        if child is None:
+            return STOP if node is tree.root else DEAD_END
+        node = child
     backup(node, terminal_reward(node, config.positive_reward, config.negative_reward))
-    return True
+    return ANNOTATED
 
 
 def _expand(tree: Tree, node: Node, config: RStarConfig, env: SearchEnv) -> SearchGenerator:
     [generation] = yield Generate((step_request(tree, node, config, env, n=config.n),))
-    children = add_steps(tree, node, generation, env, max_depth=config.max_depth, dedup=config.dedup)
+    children = add_steps(tree, node, generation, env, max_depth=config.max_depth, dedup=config.dedup,
+                         code_errors_allowed=config.code_errors_allowed)
+    for child in children:
+        if is_unfinished(child):  # node-only update, never selected again (released eval_final_answer)
+            child.visits, child.value_sum = 1, config.negative_reward
     fresh = [child for child in children if not child.is_terminal]
     if config.ppm and fresh:
-        scores = yield Score(score_requests(tree, fresh))
+        scores = yield Score(score_requests(tree, fresh, env))
         for child, score in zip(fresh, scores):
             child.value_estimate = float(score)
             child.visits, child.value_sum = 1, squash(float(score), config.ppm_squash)

@@ -31,9 +31,13 @@ Where each part comes from (paper, Sec. 3; reference code THUDM/ReST-MCTS ``MCTS
   (never expanded) and the search runs all iterations, for data collection.
 - Self-critic (paper "self-critic ... end-of-inference signal"; code ``get_simple_reflection``):
   with ``self_critic=true``, before a node at depth >= 1 is expanded the policy is asked whether the
-  partial solution already solves the problem; "solved" (and not "unsolved") ends it (it becomes
-  terminal and is verified). The rule part of the code's critic (an answer marker ends a solution)
-  is always on (``stepwise.ends_solution``). Roll-out steps use the rule only.
+  partial solution already solves the problem; "solved" (and not "unsolved") ends it: it becomes
+  terminal and is verified on the whole solution if that states an answer (an answer marker may end
+  one step and the answer open the next), else it ends unverified (``no_answer``). Its value is
+  then estimated again (without a scorer: 1 when the verifier confirms it), so the gate can end the
+  search at once; the code keeps the node's value-model V, which a scorer here keeps too. The rule
+  part of the code's critic (an answer marker ends a solution) is always on (``stepwise``). Roll-out
+  steps use the rule only.
 
 Quality values (paper, Sec. 3, the definitions of the weighted reward and the quality value)::
 
@@ -41,9 +45,13 @@ Quality values (paper, Sec. 3, the definitions of the weighted reward and the qu
 
 with r = 0 for a step on a path to a correct answer and 1 otherwise, and m_k the reasoning distance
 (fewest further steps to a correct answer). For a step off every correct path, m_k is the distance of
-its nearest ancestor on one (the code's ``get_full_value_samples_vm``); steps with no such ancestor
-have no quality value. ``quality_values(tree)`` computes them for any stored tree (value-model targets
-at label time). During the search they are V_theta's stand-in when no scorer is configured — the
+its nearest ancestor on one (the code's ``get_full_value_samples_vm``), and it has a quality value
+only if a finished wrong solution lies below it: the code gives m only to the paths from an ended
+leaf up to the route, so an unfinished leaf (never expanded, or ended without an answer:
+``transforms.search.endings``; a critic's end without a stated answer is one here) is not taken for
+a wrong one. Steps with no such leaf below, or no ancestor on a correct route, have no quality
+value. ``quality_values(tree)`` computes them for any stored tree (value-model targets at label
+time). During the search they are V_theta's stand-in when no scorer is configured — the
 code always calls the value model and uses the quality value only to build training samples after
 search (ReST-MCTS#28) — so the search is driven by verified outcomes: a verified correct step has
 value 1 (and ends the search at the gate), everything else 0 until a correct answer gives the tree a
@@ -62,7 +70,8 @@ import math
 from dataclasses import dataclass
 
 from transforms.protocols import GenerationRequest, SamplingSpec
-from transforms.search.base import Generate, Preset, Score, SearchEnv, SearchGenerator
+from transforms.search.base import Generate, Preset, Score, SearchEnv, SearchGenerator, states_answer
+from transforms.search.endings import NO_ANSWER, end_branch, is_unfinished
 from transforms.search.stepwise import (
     add_steps, best_child, check_positive, descend, path_from_root, score_requests, step_node, step_request,
 )
@@ -199,18 +208,35 @@ def reasoning_distances(tree: Tree) -> dict[tuple[int, ...], int]:
 def quality_values(tree: Tree) -> dict[tuple[int, ...], float | None]:
     """The quality value v_k of every node by path (None where undefined; see the module docstring)."""
     distances = reasoning_distances(tree)
+    ended = _ended_below(tree)
     values: dict[tuple[int, ...], float | None] = {(): 0.0 if () in distances else None}
 
     def walk(node: Node, v_prev: float | None, fork_distance: int | None) -> None:
         for child in node.children:
             on_route = child.path in distances
-            distance = distances[child.path] if on_route else fork_distance
+            distance = distances[child.path] if on_route else (fork_distance if child.path in ended else None)
             v = None if distance is None or v_prev is None else quality_value(v_prev, distance, not on_route)
             values[child.path] = v
             walk(child, v, distance)
 
     walk(tree.root, values[()], distances.get(()))
     return values
+
+
+def _ended_below(tree: Tree) -> set[tuple[int, ...]]:
+    """Paths of the nodes with a finished solution (a terminal that is not unfinished) in their subtree."""
+    ended: set[tuple[int, ...]] = set()
+
+    def visit(node: Node) -> bool:
+        found = node.is_terminal and not is_unfinished(node)
+        for child in node.children:
+            found = visit(child) or found
+        if found:
+            ended.add(node.path)
+        return found
+
+    visit(tree.root)
+    return ended
 
 
 # ------------------------------------------------------------------------------------------------
@@ -241,7 +267,7 @@ def _iterate(tree, node, config, env, score, closed) -> SearchGenerator:
     """Expansion and roll-out at the selected leaf; returns the leaves whose value changed."""
     if not node.is_terminal and config.self_critic and node.depth >= 1:
         if (yield from _critic_says_solved(tree, node, config, env)):
-            env.verify(tree, node)
+            _end_at_critic(tree, node, env)
     if node.is_terminal:
         return [node]  # a finished solution is visited, not expanded (the code's '<end>' path)
     [generation] = yield Generate((step_request(tree, node, config, env, n=config.branch),))
@@ -261,7 +287,7 @@ def _estimate(tree: Tree, nodes: list[Node], env: SearchEnv) -> SearchGenerator:
     if not nodes:
         return []
     if env.has_scorer:
-        estimates = [float(v) for v in (yield Score(score_requests(tree, nodes)))]
+        estimates = [float(v) for v in (yield Score(score_requests(tree, nodes, env)))]
     else:
         known = quality_values(tree)
         estimates = [_verified_value(node, known) for node in nodes]
@@ -289,6 +315,18 @@ def _greedy_rollout(tree: Tree, start: Node, config: RestMCTSConfig, env: Search
         best = max(range(len(candidates)), key=lambda i: (values[i], -i))
         state, v_max = candidates[best], max(v_max, values[best])
     return v_max
+
+
+def _end_at_critic(tree: Tree, node: Node, env: SearchEnv) -> None:
+    """End a node the critic calls solved: verify it if its solution states an answer, else no_answer;
+    then estimate its value again, so a confirmed solution reaches the gate (see the module docstring)."""
+    if states_answer(env.solution_text(node)):
+        env.verify(tree, node, whole=True)
+    else:
+        end_branch(node, NO_ANSWER)
+    if not env.has_scorer:
+        node.value_estimate = _verified_value(node, quality_values(tree))
+        set_value(node, node.value_estimate)
 
 
 def _critic_says_solved(tree: Tree, node: Node, config: RestMCTSConfig, env: SearchEnv) -> SearchGenerator:

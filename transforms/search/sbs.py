@@ -4,17 +4,21 @@ Keep B1 beams (``beam_width``); each round expands every live beam with B2 sampl
 all beams of all problems in one policy call, and ranks the pooled candidates by the value model
 V_phi (a scorer call), keeping the best B1. As in Super_MARIO's ``SBSREACT.select_next_step``, a kept
 candidate that is terminal is a finished solution: it leaves the beam and the beam narrows by one
-(B1 - 1 beams go on). The search stops when no beam is left, every solution being terminal or cut at
-``max_depth`` (a step at ``max_depth`` is terminal and verified).
+(B1 - 1 beams go on). The search stops when no beam is left, every solution being terminal or cut
+after ``max_depth`` steps (a deeper step that states no answer ends unverified, ``too_many_steps``).
 
 Without a scorer the candidates are ranked by the policy's length-normalised log-probability of
 the step (mean token log-probability) — the paper ranks by the value model only; this fallback keeps
 SBS usable before a value model exists (``rank_by=logprob`` forces it; ``rank_by=scorer`` requires a
 scorer).
 
-Stored tree: every candidate is a node; a node kept in the beam has ``visits = 1`` and
-``value_sum`` = the score it was ranked by (so its q is that score); ``value_estimate`` holds V_phi
-when a scorer ranked it. Ties keep the earlier candidate (stable sort).
+Stored tree: every candidate is a node whose ``value_estimate`` holds the score it was ranked by
+(V_phi with a scorer, else the mean token log-probability). Beam search keeps no visit statistics:
+``visits``, ``value_sum`` and ``q_value`` stay 0 / 0 / null, so no ranking score lands in the column
+that other searches fill with terminal-reward estimates (schemas/nodes.py). The beam kept a
+non-terminal candidate iff it has children; its finished solutions are the terminal candidates
+of each round (depth) that rank within the beam width left by value_estimate. Ties keep the earlier
+candidate (stable sort).
 """
 
 from __future__ import annotations
@@ -30,8 +34,8 @@ RANK_BY = ("auto", "scorer", "logprob")
 
 @dataclass(frozen=True)
 class StepBeamConfig:
-    """beam_width: B1 beams kept; n: B2 steps sampled per beam; max_depth: steps at which a solution
-    is cut; rank_by: auto (scorer if configured, else log-probability), scorer or logprob;
+    """beam_width: B1 beams kept; n: B2 steps sampled per beam; max_depth: steps after which a step
+    that states no answer ends its branch; rank_by: auto (scorer if configured, else log-probability), scorer or logprob;
     temperature/top_p/max_tokens: one step's sampling; dedup: drop duplicate sibling steps."""
 
     beam_width: int = 1
@@ -75,17 +79,16 @@ def search(tree: Tree, config: StepBeamConfig, env: SearchEnv) -> SearchGenerato
         candidates = [child for beam, generation in zip(beams, generations)
                       for child in add_steps(tree, beam, generation, env, max_depth=config.max_depth,
                                              dedup=config.dedup)]
-        scores = (yield from _scorer_values(tree, candidates)) if use_scorer else [mean_logprob(c) for c in candidates]
+        scores = (yield from _scorer_values(tree, candidates, env)) if use_scorer else [mean_logprob(c) for c in candidates]
+        for node, score in zip(candidates, scores):
+            node.value_estimate = score
         beams, width = _keep_best(candidates, scores, width)
 
 
-def _scorer_values(tree: Tree, nodes: list[Node]) -> SearchGenerator:
+def _scorer_values(tree: Tree, nodes: list[Node], env: SearchEnv) -> SearchGenerator:
     if not nodes:
         return []
-    values = [float(v) for v in (yield Score(score_requests(tree, nodes)))]
-    for node, value in zip(nodes, values):
-        node.value_estimate = value
-    return values
+    return [float(v) for v in (yield Score(score_requests(tree, nodes, env)))]
 
 
 def _keep_best(candidates: list[Node], scores: list[float], width: int) -> tuple[list[Node], int]:
@@ -94,7 +97,6 @@ def _keep_best(candidates: list[Node], scores: list[float], width: int) -> tuple
     beams = []
     for i in order:
         node = candidates[i]
-        node.visits, node.value_sum = 1, scores[i]
         if node.is_terminal:
             width -= 1
         else:

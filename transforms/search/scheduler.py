@@ -2,8 +2,10 @@
 
 Each round, every active tree's generator has exactly one pending call. All ``Generate`` calls are
 concatenated into one ``policy.generate``; all ``Score`` calls into one ``scorer.score``; all
-``Execute`` calls into one ``executor.execute_many``. Results are sliced back in order, so the run
-is deterministic for fixed seeds whatever the batch composition. A tree whose algorithm raises is
+``Execute`` calls into one ``executor.execute_many``. Results are sliced back in order, and every
+request carries its own seed (``SearchEnv.seed_for``), so a tree does not depend on which other trees
+share its calls: ``test_a_tree_is_the_same_whatever_else_is_in_the_batch`` checks it on the real
+engine (vLLM CPU, the tiny model; the sampled text is identical, log-probabilities agree to 1e-3). A tree whose algorithm raises is
 reported as failed (its problem becomes a dead letter) and the others go on.
 """
 

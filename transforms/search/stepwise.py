@@ -6,12 +6,18 @@ the children that end a solution, and walk or back up along root-to-node paths. 
 here so each algorithm file holds only its own formulas and control flow.
 
 Conventions (every algorithm's docstring refers to these):
-- A step is *terminal* (``ends_solution``) when its generation ended with EOS, it states a final
-  answer (``\\boxed``, "answer is", ``####``), it is empty (a model that emits only the separator
-  would loop), or it sits at ``max_depth``. Terminal steps are verified at once (``env.verify``).
-- A step cut by ``max_tokens`` (finish ``length``) is *not* terminal: the search continues from it.
-- In code mode (``env.step_format`` set) a step is instead parsed, run in the sandbox and ended or
-  verified by ``transforms.search.code_mode.settle_code_step``; the rest is the same.
+- A step that states a final answer (``base.states_answer``: a closed ``\\boxed{}``, or "the answer
+  is" / "Final Answer:" / a line starting ``####`` followed by an answer) is terminal and verified
+  at once (``env.verify``, on the step's own text).
+- A step that states no answer ends its branch *unverified*, with verdict None and a method from
+  ``transforms.search.endings`` (``branch_end``), when it is empty (``empty_step``), was cut by the
+  token limit of one step (``length``), ended generation (EOS, ``no_answer``), or sits deeper than
+  ``max_depth`` (``too_many_steps``). The depth rule is the reference one (Super_MARIO and rStar
+  ``create_child``: ``depth > max_depth``): ``max_depth`` steps may be followed by one more, which
+  must state the answer. The searches count these endings as wrong (negative reward).
+- In code mode (``env.step_format`` set) a step is instead parsed, run in the sandbox and ended,
+  verified or continued by ``transforms.search.code_mode.settle_code_step`` (with the allowance of
+  ``code_errors_allowed`` failed code steps in a row); the rest is the same.
 - With ``dedup`` on, a sample whose text equals an existing sibling's is dropped (Super_MARIO's
   ``remove_duplicate``, ReST-MCTS*'s ``if action not in node.children``). Its tokens still count in
   ``env.generated_tokens`` (and the engine stats) but belong to no node.
@@ -29,6 +35,7 @@ from typing import Any, Callable, Iterable, Sequence
 from transforms.protocols import Generation, GenerationRequest, Sample, ScoreRequest
 from transforms.search.base import SearchEnv, classify_step, sampling
 from transforms.search.code_mode import settle_code_step
+from transforms.search.endings import EMPTY_STEP, LENGTH, NO_ANSWER, TOO_MANY_STEPS, end_branch
 from transforms.search.tree import Node, Tree
 
 PRIOR_MODES = ("softmax", "softmax_total", "exp_mean", "uniform")
@@ -47,14 +54,22 @@ def step_request(tree: Tree, node: Node, config: Any, env: SearchEnv, *, n: int,
                              sampling(config, n=n, seed=env.seed_for(tree, node, salt), stop=env.step_stop()))
 
 
-def ends_solution(node: Node, max_depth: int) -> bool:
-    """True if ``node``'s step ends the solution (see the module docstring)."""
-    return (node.finish_reason == "eos" or node.step_kind == "answer" or not node.step_text
-            or node.depth >= max_depth)
+def branch_end(node: Node, max_depth: int) -> str | None:
+    """How a text step that states no answer ends its branch (an ``endings`` method), or None if the
+    branch goes on (see the module docstring)."""
+    if not node.step_text:
+        return EMPTY_STEP
+    if node.finish_reason == "length":
+        return LENGTH
+    if node.finish_reason == "eos":
+        return NO_ANSWER
+    if node.depth > max_depth:
+        return TOO_MANY_STEPS
+    return None
 
 
 def add_steps(tree: Tree, parent: Node, generation: Generation, env: SearchEnv, *, max_depth: int,
-              dedup: bool = True) -> list[Node]:
+              dedup: bool = True, code_errors_allowed: int = 0) -> list[Node]:
     """Hang one child per sampled step under ``parent``, verify the terminal ones; return the new children."""
     if parent.prompt_tokens is None:
         parent.prompt_tokens = generation.prompt_tokens
@@ -65,12 +80,13 @@ def add_steps(tree: Tree, parent: Node, generation: Generation, env: SearchEnv, 
         if dedup and text in seen:
             continue
         seen.add(text)
-        children.append(step_node(tree, parent, sample, generation.prompt_tokens, env, max_depth=max_depth))
+        children.append(step_node(tree, parent, sample, generation.prompt_tokens, env, max_depth=max_depth,
+                                  code_errors_allowed=code_errors_allowed))
     return children
 
 
 def step_node(tree: Tree, parent: Node, sample: Sample, prompt_tokens: int | None, env: SearchEnv, *,
-              max_depth: int, attach: bool = True) -> Node:
+              max_depth: int, attach: bool = True, code_errors_allowed: int = 0) -> Node:
     """A node for one sampled step, verified if it ends the solution.
 
     ``attach=False`` makes a node that knows its parent (so its steps and prompt are right) but is
@@ -85,9 +101,15 @@ def step_node(tree: Tree, parent: Node, sample: Sample, prompt_tokens: int | Non
     else:
         node = Node(path=parent.path + (-1,), step_text=text, step_kind=classify_step(text), parent=parent, **stats)
     if env.step_format is not None:
-        settle_code_step(tree, node, env, sample.finish_reason, max_depth)
-    elif ends_solution(node, max_depth):
+        settle_code_step(node, fmt=env.step_format, executor=env.executor, verify=lambda n: env.verify(tree, n),
+                         finish_reason=sample.finish_reason, max_depth=max_depth,
+                         code_errors_allowed=code_errors_allowed)
+    elif node.step_kind == "answer":
         env.verify(tree, node)
+    else:
+        ending = branch_end(node, max_depth)
+        if ending is not None:
+            end_branch(node, ending)
     return node
 
 
@@ -101,10 +123,12 @@ def mean_logprob(node: Node) -> float:
 def set_priors(children: Sequence[Node], mode: str) -> None:
     """Store pi(a|s) on freshly expanded siblings.
 
-    ``softmax``: softmax over siblings of the mean token log-probability (length-normalised, so
-    long steps are not penalised for their length); ``softmax_total``: softmax of the whole step's
-    log-probability; ``exp_mean``: exp(mean token log-probability), not normalised (Super_MARIO's
-    ``expand_node``); ``uniform``: 1.0 for every child (Super_MARIO's ``MCTSNode`` default prior).
+    ``exp_mean``: exp(mean token log-probability) of the step, not normalised over siblings: the
+    AlphaMath prior (paper Sec. 3.1; Super_MARIO ``MCTS.expand_node``:
+    ``np.exp(output.cumulative_logprob / len(output.token_ids))``); a step of no tokens gets 0, as in
+    Super_MARIO's ``local_llm_engine``. ``softmax``: softmax over siblings of the mean token
+    log-probability; ``softmax_total``: softmax of the whole step's log-probability; ``uniform``: 1.0
+    for every child (``MCTSNode``'s field default, which ``expand_node`` always overwrites).
     """
     if mode == "uniform":
         for child in children:
@@ -112,7 +136,7 @@ def set_priors(children: Sequence[Node], mode: str) -> None:
         return
     if mode == "exp_mean":
         for child in children:
-            child.prior = math.exp(mean_logprob(child))
+            child.prior = math.exp(mean_logprob(child)) if child.num_tokens != 0 else 0.0
         return
     scores = [mean_logprob(c) if mode == "softmax" else (c.prior_logprob or 0.0) for c in children]
     for child, p in zip(children, softmax(scores)):
@@ -129,10 +153,11 @@ def softmax(xs: Sequence[float]) -> list[float]:
 
 
 def terminal_reward(node: Node, positive: float = 1.0, negative: float = -1.0) -> float:
-    """r(s) of a verified terminal node: ``positive`` if the verifier said equal, else ``negative``.
+    """r(s) of a terminal node: ``positive`` if the verifier said equal, else ``negative``.
 
-    An undecidable verdict (no answer found, a timeout) counts as wrong, as in Super_MARIO and rStar
-    (a missing final answer gets the negative reward there too).
+    An undecidable verdict (an unfinished branch, see ``transforms.search.endings``, no answer
+    found, a timeout) counts as wrong, as in Super_MARIO and rStar (``eval_final_answer`` gives
+    ``NO_VALID_CHILD``, ``TOO_MANY_STEPS`` and ``TOO_MANY_CODE_ERRORS`` the negative reward).
     """
     return positive if node.verdict is not None and node.verdict.equal else negative
 
@@ -188,6 +213,7 @@ def descend(root: Node, score: Callable[[Node], float], ended: Callable[[Node], 
     return node
 
 
-def score_requests(tree: Tree, nodes: Iterable[Node]) -> tuple[ScoreRequest, ...]:
-    """One scorer request per node: the question and the node's steps."""
-    return tuple(ScoreRequest(tree.question, node.steps()) for node in nodes)
+def score_requests(tree: Tree, nodes: Iterable[Node], env: SearchEnv | None = None) -> tuple[ScoreRequest, ...]:
+    """One scorer request per node: the question and the node's steps as the policy saw them (in code
+    mode each step with its execution output, ``SearchEnv.scored_steps``; without ``env`` the step texts)."""
+    return tuple(ScoreRequest(tree.question, env.scored_steps(node) if env else node.steps()) for node in nodes)

@@ -1,7 +1,8 @@
 """Small hand-built trees with known labels, shared by the label, query and export tests.
 
-p1 has no search statistics (like best-of-n: the label-time Q from terminal rewards is used);
-p2 stores MCTS visit statistics, so its stored Q drives the pair rules. Every number the tests
+p1 has no search statistics (stored as a best-of-n tree: the label-time Q from terminal rewards is
+used); p2 stores rStar-style MCTS visit statistics (stored as an mcts-rstar tree, whose Q estimates
+the terminal reward), so its stored Q drives the pair rules. Every number the tests
 expect is worked out by hand in the tests' comments from the trees drawn here.
 """
 
@@ -34,7 +35,7 @@ def tree_p1() -> Tree:
     r"""What is 2 + 3? (gold 5); no visit statistics.
 
     root
-    |- A "Adding the numbers: 2 + 3 = 5."    A0 ok, A1 ok (code step, exec error), A2 wrong
+    |- A "Adding the numbers: 2 + 3 = 5."    A0 ok, A1 ok but its code failed (exec error), A2 wrong
     |- B "Adding the numbers: 2 + 3 = 6."    B0 wrong, B1 ok
     |- C "I will just guess the answer."     C0 wrong
     |- D "Adding the numbers: 2 + 3 = 6!"    D0 wrong          (2 edits from A's text)
@@ -83,9 +84,12 @@ def tree_p2() -> Tree:
     return tree
 
 
-def node_rows(tree: Tree, run_id: str = "run-hand") -> list[dict]:
-    return tree.to_rows(run_id=run_id, model_id="hand", search="hand", search_config_hash="h0",
-                        verifier=VERIFIER, created_at=CREATED)
+SEARCH = {"p1": "best-of-n", "p2": "mcts-rstar"}
+
+
+def node_rows(tree: Tree, run_id: str = "run-hand", search: str | None = None) -> list[dict]:
+    return tree.to_rows(run_id=run_id, model_id="hand", search=search or SEARCH.get(tree.problem_id, "hand"),
+                        search_config_hash="h0", verifier=VERIFIER, created_at=CREATED)
 
 
 def problem_row(tree: Tree) -> dict:

@@ -25,7 +25,8 @@ def test_card_lists_only_configs_with_rows_and_escapes_table_cells():
     header = yaml.safe_load(card.split("---\n")[1])
     assert header["configs"] == [{"config_name": "pairs", "default": True,
                                   "data_files": [{"split": "train", "path": "data/pairs/*.parquet"}]}]
-    assert header["dataset_info"][0]["splits"] == [{"name": "train", "num_examples": 3}]
+    # num_bytes too: datasets reads a split without it as malformed (and warns)
+    assert header["dataset_info"][0]["splits"] == [{"name": "train", "num_bytes": 1000, "num_examples": 3}]
     assert "| search | a\\|b |" in card and "![Q](plots/q_values.png)" in card
     assert 'load_dataset("me/data", "pairs", split="train")' in card and "not listed" in card
     assert pa.types.is_list(PAIRS_V1.field("prefix").type)

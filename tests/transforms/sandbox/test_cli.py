@@ -15,9 +15,9 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 FIELDS = {"status", "exit_code", "stdout", "stderr", "truncated", "elapsed_s", "reason"}
 
 
-def run_cli(path: Path) -> subprocess.CompletedProcess:
+def run_cli(path: Path, *options: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "transforms.sandbox", str(path)],
+        [sys.executable, "-m", "transforms.sandbox", str(path), *options],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -51,6 +51,7 @@ def test_cli_contains_a_hostile_program(tmp_path):
     done = run_cli(program)
     assert time.monotonic() - start < 30
     record = json.loads(done.stdout)
+    assert done.returncode == 1  # any failure but a timeout
     assert record["status"] == "killed" and record["truncated"]
     assert "output limit" in record["reason"]
     assert len(record["stdout"]) == SandboxLimits().max_output_bytes
@@ -72,3 +73,18 @@ def test_run_file_reports_errors_and_timeouts(tmp_path):
     assert (failed.status, failed.exit_code, failed.stdout) == ("error", 4, "partial\n")
     looped = run_file(str(looping), short)
     assert looped.status == "timeout" and looped.elapsed_s < 3
+
+
+def test_cli_exit_status_says_how_the_program_ended(tmp_path):
+    failing = tmp_path / "fail.py"
+    failing.write_text("raise SystemExit(3)\n")
+    done = run_cli(failing)
+    assert done.returncode == 1 and json.loads(done.stdout)["status"] == "error"
+    looping = tmp_path / "loop.py"
+    looping.write_text("while True:\n    pass\n")
+    start = time.monotonic()
+    done = run_cli(looping, "--timeout", "1")
+    assert done.returncode == 124 and json.loads(done.stdout)["status"] == "timeout"
+    assert time.monotonic() - start < 20  # the 10 s default would not have ended it yet
+    bad = run_cli(looping, "--timeout", "0")
+    assert bad.returncode == 2 and bad.stdout == "" and "must be > 0" in bad.stderr

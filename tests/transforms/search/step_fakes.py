@@ -28,7 +28,8 @@ def steps_of(prompt: str) -> Steps:
 class StepPolicy(ScriptedPolicy):
     """Sample i after partial solution s is ``script[s][i]`` (cycled); unscripted -> ``default``.
 
-    A scripted step is text, or (text, logprob per token) to give steps different priors.
+    A scripted step is text, or (text, logprob per token) to give steps different priors, or (text,
+    logprob per token, finish reason) for a step cut by the token limit (``length``) or ending with EOS.
     ``critic`` answers self-critic prompts (ReST-MCTS*): it gets the critic prompt's text.
     """
 
@@ -46,17 +47,20 @@ class StepPolicy(ScriptedPolicy):
 
     def _sample(self, request: GenerationRequest, index: int) -> Sample:
         if CRITIC_MARK in request.prompt:
-            text, logprob = (self.critic(request.prompt) if self.critic else "unsolved"), -0.5
+            text, logprob, finish = (self.critic(request.prompt) if self.critic else "unsolved"), -0.5, "stop"
         else:
             options = self.script.get(steps_of(request.prompt), [self.default])
-            text, logprob = _entry(options[index % len(options)])
+            text, logprob, finish = _entry(options[index % len(options)])
         tokens = text.split()
-        return Sample(text=text, num_tokens=len(tokens), finish_reason="stop",
+        return Sample(text=text, num_tokens=len(tokens), finish_reason=finish,
                       cumulative_logprob=logprob * len(tokens))
 
 
-def _entry(option) -> tuple[str, float]:
-    return (option, -0.5) if isinstance(option, str) else (option[0], option[1])
+def _entry(option) -> tuple[str, float, str]:
+    """A scripted step: text, or (text, logprob per token), or (text, logprob per token, finish reason)."""
+    if isinstance(option, str):
+        return option, -0.5, "stop"
+    return option[0], option[1], option[2] if len(option) > 2 else "stop"
 
 
 class TableScorer:

@@ -71,3 +71,76 @@ def test_malformed_steps_end_their_branch(sandbox):
 def test_code_mode_needs_an_executor():
     with pytest.raises(ValueError, match="executor"):
         SearchEnv(chat_prompt=lambda q: q, verifier=ExactVerifier(), step_format=RSTAR)
+
+
+BAD = "# Divide.\n```python\nx = 6 * 7\nprint(x / 0)\n```"
+BAD_AGAIN = "# Divide again.\n```python\nprint(1 / 0)\n```"
+FIX = "# Multiply instead.\n```python\nprint(6 * 7)\n```"
+FINAL_42 = "The answer is \\boxed{42}. answer: 42"
+
+
+def _repairing_policy(prompt, index, seed):
+    """First a failing step; after one error, a second failing step (sample 0) or a repair (sample 1)."""
+    if "```output\n42\n```" in prompt:
+        return FINAL_42
+    errors = prompt.count("ZeroDivisionError")
+    if errors == 0:
+        return BAD
+    return BAD_AGAIN if index == 0 else FIX
+
+
+class _RecordingScorer:
+    model_id = "recording"
+
+    def __init__(self):
+        self.calls = []
+
+    def score(self, requests):
+        self.calls.append([r.steps for r in requests])
+        return [0.0 for _ in requests]
+
+
+def _run_rstar(sandbox, params, scorer=None):
+    policy = ScriptedPolicy(_repairing_policy, finish_reason="stop")
+    algorithm = get_search("mcts-rstar")
+    env = lambda: SearchEnv(chat_prompt=lambda q: q + "\n", verifier=ExactVerifier(), step_format=RSTAR,  # noqa: E731
+                            executor=sandbox, has_scorer=scorer is not None)
+    [outcome] = Scheduler(policy, scorer=scorer).run([Tree("p", "q", "42")], algorithm.search,
+                                                     algorithm.make_config(params), env)
+    assert outcome.error is None
+    return outcome.tree
+
+
+def test_code_errors_are_tolerated_up_to_the_allowance_then_end_the_branch(sandbox):
+    # Issue 9, item 5; rStar sample_mcts.yaml: errors_threshold 2 with ">=" -> one failed code step in a row
+    # is tolerated (the policy sees the error), the second ends the branch (TOO_MANY_CODE_ERRORS), which
+    # gets a node-only update (released eval_final_answer: node.update(-1)).
+    # rollout 1: root -> BAD (error 1 of 1 allowed: goes on) -> expand: BAD_AGAIN (2 in a row: code_error,
+    # N1 q-1, nothing above it), FIX (ok: its program leaves out BAD's failing code, prints 42) -> FIX ->
+    # FINAL_42, verified correct: +1 on FINAL_42, FIX, BAD, root.
+    tree = _run_rstar(sandbox, {"rollouts": "1", "n": "2", "code_errors_allowed": "1"})
+    [bad] = tree.root.children
+    again, fix = bad.children
+    assert (bad.exec_status, bad.is_terminal, bad.verdict) == ("error", False, None)
+    assert "ZeroDivisionError" in bad.exec_output
+    assert again.is_terminal and (again.verdict.equal, again.verdict.method) == (None, "code_error")
+    assert again.exec_status == "error" and (again.visits, again.value_sum) == (1, -1.0)
+    assert (fix.exec_status, fix.exec_output) == ("ok", "42")
+    [final] = fix.children
+    assert final.verdict.equal is True
+    assert [(n.visits, n.value_sum) for n in (tree.root, bad, fix, final)] == [(1, 1.0)] * 4
+    # No allowance (rStar's sft_sample_mcts.yaml, errors_threshold 1): the first failure ends its branch, and
+    # with nothing else to try the search stops without a rollout.
+    tree = _run_rstar(sandbox, {"rollouts": "1", "n": "2", "code_errors_allowed": "0"})
+    [bad] = tree.root.children
+    assert bad.verdict.method == "code_error" and (bad.visits, bad.value_sum) == (1, -1.0)
+    assert tree.root.visits == 0 and not bad.children
+
+
+def test_the_scorer_sees_the_execution_outputs_the_policy_saw(sandbox):
+    # Issue 9, item 11: in code mode a scored partial solution carries each step's output block.
+    scorer = _RecordingScorer()
+    _run_rstar(sandbox, {"rollouts": "1", "n": "1", "ppm": "true"}, scorer=scorer)
+    [steps] = scorer.calls[0]  # the root's one new child, BAD
+    assert len(steps) == 1 and steps[0].startswith(BAD) and "```output\n" in steps[0]
+    assert "ZeroDivisionError" in steps[0]

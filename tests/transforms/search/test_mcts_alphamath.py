@@ -44,11 +44,15 @@ def test_puct_by_hand_on_a_three_level_tree():
 
 
 def test_leaf_value_mixes_value_model_and_reward():
-    # V = (1 - lambda) * V_phi + lambda * r
+    # V = (1 - lambda) * V_phi + lambda * r (AlphaMath Sec. 3.1, value-estimation equation)
     assert leaf_value(0.4, 1.0, 0.5) == pytest.approx(0.7)  # .5 * .4 + .5 * 1
     assert leaf_value(0.4, 0.0, 0.25) == pytest.approx(0.3)  # .75 * .4 + .25 * 0
     assert leaf_value(0.4, -1.0, 1.0) == -1.0  # lambda = 1: the reward alone
     assert leaf_value(None, 0.0, 0.5) == 0.0  # no estimate: the reward
+    # reward_weight=terminal (AlphaMath's data generation): lambda = 1 at a terminal node, 0 elsewhere.
+    assert leaf_value(0.2, 1.0, "terminal", terminal=True) == 1.0  # a correct answer is never pulled to V_phi
+    assert leaf_value(0.9, -1.0, "terminal", terminal=True) == -1.0
+    assert leaf_value(0.4, 0.0, "terminal") == pytest.approx(0.4)  # a non-terminal leaf: V_phi alone
 
 
 SCRIPT = {
@@ -60,15 +64,16 @@ SCRIPT = {
 
 
 def test_scripted_trajectory_expands_and_backs_up_as_worked_by_hand():
-    # Priors: equal step log-probabilities -> softmax 0.5 each. c_puct = 1.25.
+    # Priors (paper Sec. 3.1, Super_MARIO expand_node): exp(mean token logprob) = e^-.5 = 0.606531 for every
+    # step (the fake policy gives -0.5 per token). c_puct * P = 1.25 * 0.606531 = 0.758163.
     # it 1: expand root -> A, B; back up root with V = 0.                       root N1 W0
-    # it 2: PUCT(A) = PUCT(B) = 1.25 * .5 * sqrt(1) / 1 = .625, tie -> A. Expand A -> A1, WRONG (terminal,
+    # it 2: PUCT(A) = PUCT(B) = .758163 * sqrt(1) / 1, tie -> A. Expand A -> A1, WRONG (terminal,
     #       r = -1 backed up from it), then A with 0.                          A N2 W-1, root N3 W-1
-    # it 3: PUCT(A) = -1/2 + .625 * sqrt(3) / 3 = -0.139; PUCT(B) = 0 + .625 * sqrt(3) = 1.083 -> B.
+    # it 3: PUCT(A) = -1/2 + .758163 * sqrt(3) / 3 = -0.062; PUCT(B) = 0 + .758163 * sqrt(3) = 1.313 -> B.
     #       Expand B -> OK (+1), B1; back up B with 0.                          B N2 W1, root N5 W0
-    # it 4: PUCT(A) = -.5 + .625 * sqrt(5) / 3 = -0.034; PUCT(B) = .5 + .466 = 0.966 -> B; under B only B1
-    #       is left (OK is terminal). Expand B1 at depth 2: both children sit at max_depth 3 (terminal):
-    #       +1 and -1, then B1 with 0.                                          B1 N3 W0, B N5 W1, root N8 W0
+    # it 4: PUCT(A) = -.5 + .758163 * sqrt(5) / 3 = 0.065; PUCT(B) = .5 + .565 = 1.065 -> B; under B only B1
+    #       is left (OK is terminal). Expand B1 at depth 2: both children (depth 3) state answers and are
+    #       verified: +1 and -1, then B1 with 0.                               B1 N3 W0, B N5 W1, root N8 W0
     policy = StepPolicy(SCRIPT)
     [outcome] = run_search("mcts-alphamath", {"iterations": "4", "n": "2", "max_depth": "3", "c_puct": "1.25"}, policy)
     assert policy.expanded == [[()], [("A",)], [("B",)], [("B", "B1")]]
@@ -79,7 +84,7 @@ def test_scripted_trajectory_expands_and_backs_up_as_worked_by_hand():
         ("B",): (5, 1.0), ("B", OK): (1, 1.0), ("B", "B1"): (3, 0.0),
         ("B", "B1", OK): (1, 1.0), ("B", "B1", "#### answer: 6"): (1, -1.0),
     }
-    assert nodes[("A",)].prior == nodes[("B",)].prior == 0.5
+    assert nodes[("A",)].prior == nodes[("B",)].prior == pytest.approx(0.606531, abs=1e-6)
     assert nodes[("B", "B1", "#### answer: 6")].is_terminal and nodes[("B", "B1", "#### answer: 6")].verdict.equal is False
     assert not nodes[("A", "A1")].is_terminal
 
@@ -112,10 +117,17 @@ def test_value_model_is_mixed_in_and_scored_in_one_call_per_expansion():
         run_search("mcts-alphamath", {"reward_weight": "0.5"}, StepPolicy({}))
 
 
-def test_softmax_priors_follow_step_logprobs():
-    # Mean token logprobs -0.2 and -1.0 (two tokens each): softmax -> e^-.2 / (e^-.2 + e^-1) = 0.689974
+def test_priors_follow_step_logprobs():
+    # Mean token logprobs -0.2 and -1.0 (two tokens each).
+    # Default, AlphaMath (paper Sec. 3.1; Super_MARIO expand_node: np.exp(cumulative_logprob / len(token_ids))):
+    # e^-.2 = 0.818731 and e^-1 = 0.367879, not normalised over siblings (they sum to 1.186610).
     policy = StepPolicy({(): [("x y", -0.2), ("z w", -1.0)]})
     [outcome] = run_search("mcts-alphamath", {"iterations": "1", "n": "2"}, policy)
+    first, second = outcome.tree.root.children
+    assert first.prior == pytest.approx(0.818731, abs=1e-6) and second.prior == pytest.approx(0.367879, abs=1e-6)
+    # prior=softmax (an alternative): e^-.2 / (e^-.2 + e^-1) = 0.689974
+    policy = StepPolicy({(): [("x y", -0.2), ("z w", -1.0)]})
+    [outcome] = run_search("mcts-alphamath", {"iterations": "1", "n": "2", "prior": "softmax"}, policy)
     first, second = outcome.tree.root.children
     assert first.prior == pytest.approx(math.exp(-0.2) / (math.exp(-0.2) + math.exp(-1.0)))
     assert first.prior == pytest.approx(0.689974, abs=1e-6) and second.prior == pytest.approx(0.310026, abs=1e-6)
@@ -141,9 +153,43 @@ def test_config_validation_and_presets():
     assert algorithm.make_config({"preset": "alphamath"}) == algorithm.config_cls(
         iterations=40, n=5, c_puct=1.25, max_depth=8, reward_weight=1.0, temperature=0.6)
     assert algorithm.make_config({"preset": "alphamath", "iterations": "3"}).iterations == 3
-    assert algorithm.make_config({"preset": "super-mario-code"}).prior == "uniform"
+    assert algorithm.make_config({"preset": "super-mario-code"}).prior == "exp_mean"
+    assert {algorithm.make_config({"preset": name}).prior for name in algorithm.presets} == {"exp_mean"}
+    value = algorithm.make_config({"preset": "alphamath-value"})
+    assert value.reward_weight == "terminal" and algorithm.requires_scorer(value)
+    assert algorithm.make_config({"reward_weight": "0.25"}).reward_weight == 0.25
     assert algorithm.requires_scorer(algorithm.make_config({"preset": "alphamath-value"}))
-    for bad, message in [({"iterations": "0"}, "iterations must be >= 1"), ({"reward_weight": "2"}, "lambda"),
+    for bad, message in [({"iterations": "0"}, "iterations must be >= 1"), ({"reward_weight": "2"}, "lambda"), ({"reward_weight": "final"}, "lambda"),
                          ({"prior": "nope"}, "prior must be"), ({"preset": "nope"}, "unknown AlphaMathConfig preset")]:
         with pytest.raises(ValueError, match=message):
             algorithm.make_config(bad)
+
+
+def test_terminal_lambda_backs_up_rewards_at_terminals_and_v_phi_elsewhere():
+    # AlphaMath Sec. 3.1 for training data: V = r at terminal nodes, V_phi elsewhere (Super_MARIO backs up the
+    # reward from eval_final_answer and the value head's estimate for other leaves). One iteration: root
+    # expands to A (V_phi .6) and OK (V_phi .2, verified correct) -> OK backs up exactly +1 (never .5 * .2 + .5),
+    # the expanded root backs up V_phi(root) = .3.  root: N = 2, W = 1 + .3 = 1.3.
+    policy = StepPolicy({(): ["A", OK]})
+    scorer = TableScorer({(): 0.3, ("A",): 0.6, (OK,): 0.2})
+    [outcome] = run_search("mcts-alphamath", {"preset": "alphamath-value", "iterations": "1", "n": "2"}, policy,
+                           scorer=scorer)
+    nodes = by_steps(outcome.tree)
+    assert (nodes[(OK,)].visits, nodes[(OK,)].value_sum) == (1, 1.0)
+    assert nodes[()].visits == 2 and nodes[()].value_sum == pytest.approx(1.3)
+    assert nodes[("A",)].visits == 0 and nodes[("A",)].value_estimate == 0.6
+
+
+def test_unfinished_branches_back_up_the_negative_reward_to_the_root():
+    # Issue 9, item 1 (Super_MARIO eval_final_answer: TOO_MANY_STEPS / NO_VALID_CHILD -> update_recursive(-1)).
+    # max_depth 1: root -> A (depth 1, goes on); A -> "so 5" at depth 2 > 1 states no answer: too_many_steps,
+    # verdict None, -1 backed up to the root, although the verifier's last-number fallback would read 5.
+    # it 1: root N1 W0 (expanded, V = 0). it 2: A -> "so 5" (-1 from it), then A with 0: A N2 W-1, root N3 W-1.
+    policy = StepPolicy({(): ["A"], ("A",): ["so 5"]})
+    [outcome] = run_search("mcts-alphamath", {"iterations": "2", "n": "1", "max_depth": "1"}, policy)
+    nodes = by_steps(outcome.tree)
+    cut = nodes[("A", "so 5")]
+    assert cut.is_terminal and (cut.verdict.equal, cut.verdict.method) == (None, "too_many_steps")
+    assert (cut.visits, cut.value_sum) == (1, -1.0)
+    assert (nodes[("A",)].visits, nodes[("A",)].value_sum) == (2, -1.0)
+    assert (nodes[()].visits, nodes[()].value_sum) == (3, -1.0)

@@ -155,3 +155,45 @@ def test_lock_step_batching_and_presets():
     with pytest.raises(ValueError, match="alpha"):
         algorithm.make_config({"alpha": "1.5"})
     assert not math.isnan(preset.c)
+
+
+def test_unfinished_leaves_are_not_wrong_answers():
+    # Issue 9, item 14. ReST-MCTS* code (get_full_value_samples_vm) gives a reasoning distance only to the
+    # paths from an *ended* leaf up to the correct route; a leaf never expanded, or one that ended without
+    # an answer (too_many_steps), has min_steps_to_correct = 1024 and no value sample.
+    # root -> a -> b -> c (correct); a -> u (never expanded); a -> t (cut: too_many_steps); a -> x (wrong).
+    tree = Tree("p", "q", "5")
+    a = tree.root.add_child("a")
+    a.add_child("b").add_child("c", is_terminal=True, verdict=Verdict(True, "string", "5"))
+    a.add_child("u")
+    a.add_child("t", is_terminal=True, verdict=Verdict(None, "too_many_steps"))
+    a.add_child("x", is_terminal=True, verdict=Verdict(False, "string", "4"))
+    values = quality_values(tree)
+    assert values[(0, 1)] is None and values[(0, 2)] is None
+    # x is a finished wrong answer: m = m(a) = 2, v = 1/3 - (2/3)/3 = 1/9 (as in the Figure-2 style test above)
+    assert values[(0, 3)] == pytest.approx(1 / 9) and values[(0,)] == pytest.approx(1 / 3)
+
+
+def test_a_step_the_critic_calls_solved_and_the_verifier_confirms_reaches_the_gate():
+    # Issue 9, item 10. No scorer: values are verified outcomes (0 until a correct answer). c = .7, bonus 1,
+    # branch 2 (duplicates merged), no roll-out steps (v_max = 0, the code's floor). The answer marker ends
+    # step "so the answer:" and the value opens the next step "5", so no single step states the answer.
+    # it 1: root -> ANS (0), Q (0); roll node ANS (first of 0 + 1): V = 0, N1.               root N1
+    # it 2: UCB(ANS) = 0 + .7 sqrt(2 ln 1) = 0 < UCB(Q) = 0 + 1 -> Q: critic "unsolved"; Q -> more.  root N2
+    # it 3: UCB(ANS) = UCB(Q) = .7 sqrt(2 ln 2) = .824 -> ANS: critic "unsolved"; ANS -> "5".      root N3
+    # it 4: UCB(ANS) = .7 sqrt(2 ln 3 / 2) = .734 < UCB(Q) = .7 sqrt(2 ln 3) = 1.038 -> Q -> more: critic
+    #       "unsolved"; expanded.                                                              root N4
+    # it 5: UCB(ANS) = UCB(Q) = .7 sqrt(2 ln 4 / 2) = .824 -> ANS -> "5": critic "solved"; the whole
+    #       solution states 5 and the verifier confirms it: V("5") = 1 >= .9, the search ends (10 allowed).
+    #       Back-propagation: ANS N3 V 1; root N5 V = (3 * 1 + 2 * 0) / 5 = .6.
+    ans = "so the answer:"
+    policy = StepPolicy({(): [ans, "Q"], (ans,): ["5"]}, default="more",
+                        critic=lambda prompt: "solved" if f"{ans}\n\n5\n\nDoes" in prompt else "unsolved")
+    [outcome] = run_search("rest-mcts", {"iterations": "10", "branch": "2", "roll_steps": "0", "self_critic": "true"},
+                           policy)
+    assert policy.expanded == [[()], [("<critic>",)], [("Q",)], [("<critic>",)], [(ans,)], [("<critic>",)],
+                               [("Q", "more")], [("<critic>",)]]
+    nodes = by_steps(outcome.tree)
+    five = nodes[(ans, "5")]
+    assert five.is_terminal and five.verdict.equal is True and five.value_estimate == 1.0 and value(five) == 1.0
+    assert (nodes[()].visits, value(nodes[()])) == (5, pytest.approx(0.6))

@@ -26,13 +26,37 @@ def test_add_steps_dedups_marks_terminals_and_verifies_them():
                              _sample("", "stop"), _sample("cut", "length")), prompt_tokens=7)
     children = add_steps(tree, tree.root, generation, env, max_depth=3)
     assert [c.step_text for c in children] == ["go on", "#### answer: 5", "tail", "", "cut"]  # duplicate dropped
-    assert [c.is_terminal for c in children] == [False, True, True, True, False]  # answer, eos, empty end it
-    assert children[1].verdict.equal is True and children[2].verdict.method == "no_answer"
+    assert [c.is_terminal for c in children] == [False, True, True, True, True]  # answer, eos, empty, cut end it
+    assert children[1].verdict.equal is True
+    # Issue 9, item 1: no answer stated -> verdict None with the reason, never a verifier call.
+    assert [(c.verdict.equal, c.verdict.method) for c in children[2:]] == [
+        (None, "no_answer"), (None, "empty_step"), (None, "length")]
     assert tree.root.prompt_tokens == 7 and children[0].prompt_tokens == 7 and children[0].num_tokens == 2
-    deep = add_steps(tree, children[0], Generation((_sample("more"),), 3), env, max_depth=2)
-    assert deep[0].is_terminal and deep[0].depth == 2  # max depth reached
     again = add_steps(tree, tree.root, Generation((_sample("go on"),), 7), env, max_depth=3)
     assert again == [] and len(tree.root.children) == 5  # an existing sibling is not duplicated
+
+
+class _NoVerifier:
+    name, version = "none", "1"
+
+    def verify(self, prediction, gold):
+        raise AssertionError(f"the verifier was called on {prediction!r}")
+
+
+def test_depth_limit_as_in_the_reference_code():
+    # Super_MARIO and rStar create_child: a new node with depth > max_depth that is not already terminal
+    # gets TOO_MANY_STEPS (negative reward, never verified). With max_depth = 2: a step at depth 2 goes on,
+    # a step at depth 3 that states no answer ends (too_many_steps), one that states an answer is verified.
+    tree = Tree("p", "q", "5")
+    env = SearchEnv(chat_prompt=lambda q: q, verifier=_NoVerifier())
+    a = add_steps(tree, tree.root, Generation((_sample("a"),), 3), env, max_depth=2)[0]
+    [b] = add_steps(tree, a, Generation((_sample("b 18"),), 3), env, max_depth=2)
+    assert b.depth == 2 and not b.is_terminal and b.verdict is None
+    [c] = add_steps(tree, b, Generation((_sample("so 18"),), 3), env, max_depth=2)
+    assert c.depth == 3 and c.is_terminal and (c.verdict.equal, c.verdict.method) == (None, "too_many_steps")
+    env.verifier = ExactVerifier()
+    [d] = add_steps(tree, b, Generation((_sample("answer: 5"),), 3), env, max_depth=2)
+    assert d.depth == 3 and d.verdict.equal is True
 
 
 def test_detached_steps_know_their_parent_but_stay_out_of_the_tree():

@@ -1,7 +1,8 @@
-"""Shared fixtures: one verifier per test session (its workers start once) and the shared data."""
+"""Shared fixtures: one verifier per test session (its workers start once) and the bundled data."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from transforms.verify import MathVerifier, VerifyOptions
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"  # CI clones the repo with shared/ beside it
+TEST_DATA = REPO_ROOT / "tests" / "data"  # bundled samples with attribution (tests/data/README.md)
 
 
 @pytest.fixture(scope="session")
@@ -34,8 +35,7 @@ def hendrycks_verifier():
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """The ``../shared/data`` folder, or a skip saying it is missing."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"shared data folder {SHARED_DATA} is absent (CI places shared/ beside the repo)")
-    return SHARED_DATA
+def answer_equivalence_rows() -> list[dict]:
+    """The 40 graded answer-equivalence cases, bundled in the repo."""
+    path = TEST_DATA / "answer_equivalence_examples.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

@@ -1,4 +1,5 @@
-"""Regression suite: the 40 graded cases in ../shared/data/answer_equivalence/examples.jsonl.
+"""Regression suite: the 40 graded cases of answer_equivalence/examples.jsonl (bundled as
+tests/data/answer_equivalence_examples.jsonl; origin and licenses in tests/data/README.md).
 
 Each row is judged under the convention of the grader whose test suite it comes from (the README's
 caveat: graders disagree). Rows are also run under the other presets; the only expected flip is
@@ -7,8 +8,6 @@ written out below with the convention that causes it.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 import pytest
 
@@ -28,13 +27,6 @@ CONVENTION_FLIPS = {
 }
 
 
-def _rows(shared_data: Path) -> list[dict]:
-    path = shared_data / "answer_equivalence" / "examples.jsonl"
-    if not path.is_file():
-        pytest.skip(f"{path} is absent")
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
 @pytest.fixture(scope="module")
 def verifiers(verifier, hendrycks_verifier, mario_verifier):
     """The session's verifiers by preset name."""
@@ -45,8 +37,8 @@ def _preset_of(options: VerifyOptions) -> str:
     return next(name for name, preset in PRESETS.items() if preset == options)
 
 
-def test_every_row_under_its_own_grader(shared_data, verifiers):
-    rows = _rows(shared_data)
+def test_every_row_under_its_own_grader(answer_equivalence_rows, verifiers):
+    rows = answer_equivalence_rows
     assert len(rows) == 40
     wrong = []
     for row in rows:
@@ -58,10 +50,10 @@ def test_every_row_under_its_own_grader(shared_data, verifiers):
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
-def test_rows_under_each_preset(shared_data, verifiers, preset):
+def test_rows_under_each_preset(answer_equivalence_rows, verifiers, preset):
     """Both list/approximation conventions are exercised on every row."""
     wrong = []
-    for row in _rows(shared_data):
+    for row in answer_equivalence_rows:
         expected = CONVENTION_FLIPS.get((row["id"], preset), row["equal"])
         verdict = verifiers[preset].verify(row["pred"], row["gold"])
         if (verdict.equal is True) != expected:
