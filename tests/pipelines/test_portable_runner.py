@@ -73,10 +73,17 @@ def test_portable_runner_matches_the_direct_runner(tmp_path, tiny_policy, tiny_p
 
     assert portable["generate"]["counts"] == direct["generate"]["counts"]
     assert portable["generate"]["counts"]["searched"] == 4
-    for name in ("nodes_per_tree", "tokens_per_problem"):
-        assert portable["generate"]["metrics"]["distributions"][name] == direct["generate"]["metrics"]["distributions"][name]
-    assert portable["generate"]["metrics"]["distributions"]["verifier_latency_ms"]["count"] == \
-        direct["generate"]["metrics"]["distributions"]["verifier_latency_ms"]["count"]
+    direct_dists = direct["generate"]["metrics"]["distributions"]
+    portable_dists = portable["generate"]["metrics"]["distributions"]
+    # Latency distributions exist only for calls made (the tiny model's short leaves state no answer, so
+    # the verifier may never run); whatever was recorded must be recorded the same number of times.
+    assert {"nodes_per_tree", "tokens_per_problem"} <= set(direct_dists)
+    assert set(portable_dists) == set(direct_dists)
+    for name, stats in direct_dists.items():
+        if name.endswith("_ms"):  # wall times differ between runs; their counts must not
+            assert portable_dists[name]["count"] == stats["count"], name
+        else:
+            assert portable_dists[name] == stats, name
     assert portable["label"]["counts"] == direct["label"]["counts"]
     assert portable["export"]["rows"] == direct["export"]["rows"]
 
