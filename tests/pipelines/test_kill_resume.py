@@ -131,9 +131,13 @@ def test_rerun_replays_from_the_cache_and_other_options_are_refused(uninterrupte
     assert third["metrics"]["resume"]["trees_resumed"] == PROBLEMS and "policy" not in third["metrics"]["cache"]
     assert _table(f"{out}/nodes/*.parquet", order) == _table(f"{uninterrupted}/nodes/*.parquet", order)
 
+    # Other options: refused, then --overwrite starts a new run. The changed option is a search
+    # parameter, not the seed: a new seed would start a second in-process engine, and tearing that one
+    # down would take vLLM's process-wide parallel state from the shared engine with it.
     capsys.readouterr()
-    assert_one_error_line(generate, [*_generate_argv(tiny_policy_spec, out), "--seed", "7"], "give --overwrite", capsys)
-    generate([*_generate_argv(tiny_policy_spec, out), "--seed", "7", "--overwrite"])
+    other = [*_generate_argv(tiny_policy_spec, out), "--search-param", "max_depth=2"]
+    assert_one_error_line(generate, other, "give --overwrite", capsys)
+    generate([*other, "--overwrite"])
     run_ids = pq.read_table(f"{out}/nodes").column("run_id").unique().to_pylist()
     assert len(run_ids) == 1 and run_ids != pq.read_table(f"{uninterrupted}/nodes").column("run_id").unique().to_pylist()
 
