@@ -62,7 +62,7 @@ def code_version() -> str:
     return text
 
 
-NESTED_MANIFEST_FIELDS = ("config", "counts")  # objects in manifest.json, JSON text in the Parquet row
+NESTED_MANIFEST_FIELDS = ("config", "counts", "metrics")  # objects in manifest.json, JSON text in the Parquet row
 
 
 def write_manifest(output: str, row: dict) -> None:

@@ -335,6 +335,7 @@ class EvaluateDoFn(SearchDoFn, _Scoring):
 
     def setup(self):
         super().setup()
+        self._start_backends()  # evaluation always searches: start the engine now, not lazily
         self.orm = shared_scorer(self.plan.orm) if self.plan.orm else None
         # One tiny request first, so the first method's seconds don't include the engine's warm-up.
         self.policy.generate([GenerationRequest(self.policy.chat_prompt("1 + 1 = ?"), SamplingSpec(n=1, max_tokens=1, temperature=0.0))])
