@@ -27,6 +27,7 @@ from pipelines.export import run as export
 from pipelines.generate import run as generate
 from pipelines.label import run as label
 from tests.cli import assert_one_error_line
+from tests.tables import assert_same_rows
 from tests.transforms.labels.hand_trees import write_hand_trees
 
 REPO = Path(__file__).resolve().parents[2]
@@ -110,7 +111,7 @@ def test_generate_killed_five_times_ends_with_the_uninterrupted_node_table(unint
     assert len(keys) == len(set(keys)), "duplicate nodes"
     assert {r["problem_id"] for r in got} == {r["problem_id"] for r in expected}
     assert sum(r["depth"] == 0 for r in got) == PROBLEMS
-    assert got == expected
+    assert_same_rows(got, expected)  # the kills changed which problems shared a batch
     assert sorted(p.name for p in (out / "nodes").iterdir()) == sorted(p.name for p in (uninterrupted / "nodes").iterdir())
 
 
