@@ -24,7 +24,7 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from schemas import MANIFEST_V1
-from transforms.shards import shard_name, write_table
+from transforms.io.shards import shard_name, write_table
 
 
 class UsageError(Exception):

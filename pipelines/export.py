@@ -34,7 +34,7 @@ from schemas import NODES_V1, PAIR_KINDS, PROBLEMS_V1, TRL_PREFERENCE_V1, TRL_SF
 from transforms.labels import trl
 from transforms.labels.card import CardFacts, Config, dataset_card
 from transforms.labels.plots import write_plots
-from transforms.shards import shard_name, write_table
+from transforms.io.shards import shard_name, write_table
 
 DESCRIPTIONS = {
     "trees": "Every node of every stored search tree (nodes/v1); parent_id links rebuild the trees.",

@@ -25,19 +25,19 @@ from pipelines.common import (OneLineParser, UsageError, counters, ensure_shard,
 from pipelines.search_help import overview, search_help
 from pipelines.summary import metrics_text
 from schemas import DEAD_LETTERS_V1, NODES_V1, PROBLEMS_V1
-from transforms.code_steps import PRESETS as CODE_FORMATS
-from transforms.ingest import DEAD, FORMATS, PRESETS, FieldMapping, IngestError, IngestProblems, ReadProblems, detect_format, match_files
+from transforms.step_formats.code import PRESETS as CODE_FORMATS
+from transforms.io.ingest import DEAD, FORMATS, PRESETS, FieldMapping, IngestError, IngestProblems, ReadProblems, detect_format, match_files
 from transforms.policy import BACKENDS, PolicySpec
 from transforms.policy.models import local_model_folder, model_digest
-from transforms.run_search import SearchDoFn, SearchSettings
+from transforms.runner.run_search import SearchDoFn, SearchSettings
 from transforms.scorer import SCORER_BACKENDS, ScorerSpec
 from transforms.search import SEARCHES
 from transforms.search.base import DEFAULT_SYSTEM_PROMPT, build_config
-from transforms.metrics import distributions
-from transforms.request_cache import DEFAULT_FILE as CACHE_FILE
-from transforms.request_cache import KINDS as CACHE_KINDS
-from transforms.resume import CommitParts, ReadParts, RunMismatch, committed_parts, finished_keys, part_key, parts_dir, start_run
-from transforms.shards import WriteShards, clear_shards
+from transforms.runner.metrics import distributions
+from transforms.io.request_cache import DEFAULT_FILE as CACHE_FILE
+from transforms.io.request_cache import KINDS as CACHE_KINDS
+from transforms.io.resume import CommitParts, ReadParts, RunMismatch, committed_parts, finished_keys, part_key, parts_dir, start_run
+from transforms.io.shards import WriteShards, clear_shards
 
 DEMO_INPUT = Path(__file__).parent / "data" / "gsm8k_demo.jsonl"
 DEMO_OUTPUT = "out/demo"
@@ -252,7 +252,7 @@ def build_pipeline(pipeline: beam.Pipeline, args, settings: SearchSettings, mapp
     """The labelled stages of generate, from reading problems to writing shards.
 
     Problems whose part file an earlier attempt committed are not searched again: their rows are
-    read back from the parts (``transforms.resume``) and written into the shards with the new ones.
+    read back from the parts (``transforms.io.resume``) and written into the shards with the new ones.
     """
     read = ReadProblems(args.input, args.input_format, args.hf_split, args.hf_config, args.limit)
     ingested = pipeline | "Ingest" >> IngestProblems(read, mapping)
@@ -320,7 +320,7 @@ def run(argv=None) -> dict:
 
 
 def prepare_output(args, settings: SearchSettings) -> int:
-    """Claim the output folder for this run (resume or overwrite; see ``transforms.resume``) and remove
+    """Claim the output folder for this run (resume or overwrite; see ``transforms.io.resume``) and remove
     the final shards and manifest, which the run writes again. Returns the problems already finished."""
     out = args.output
     manifest = Path(out) / "manifest.json"

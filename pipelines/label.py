@@ -33,10 +33,10 @@ from pipelines.common import (OneLineParser, UsageError, counters, ensure_shard,
 from pipelines.summary import dead_letter_lines
 from pipelines.run_checks import check_generate_run
 from schemas import DEAD_LETTERS_V1, PAIR_KINDS, PAIRS_V1, SFT_V1, STEPS_V1
-from transforms.ingest import DEAD, dead_letter
+from transforms.io.ingest import DEAD, dead_letter
 from transforms.labels import LABEL_FUNCTIONS, LabelError, LabelOptions, label_rows
 from transforms.labels.options import option_groups
-from transforms.shards import ReadTrees, WriteShards, clear_shards
+from transforms.io.shards import ReadTrees, WriteShards, clear_shards
 
 DEAD_PREFIX = "label_dead_letters"  # shares dead_letters/ with generate's shards without touching them
 # table -> (schema, sort keys of its shards)

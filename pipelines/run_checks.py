@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.common import UsageError
-from transforms.resume import read_marker
+from transforms.io.resume import read_marker
 
 
 def _manifest(path: Path) -> dict | None:

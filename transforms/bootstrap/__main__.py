@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from transforms.bootstrap.gsm8k_code import ConversionError, CodeTrace, gsm8k_to_code_steps, render_trace
-from transforms.code_steps import RSTAR, cumulative_code, format_output, parse_step
+from transforms.step_formats.code import RSTAR, cumulative_code, format_output, parse_step
 
 DEFAULT_INPUT = Path(__file__).resolve().parents[2] / "pipelines" / "data" / "gsm8k_train_solutions.jsonl"
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from transforms.labels.options import SftOptions, StepOptions
 from transforms.labels.outcomes import code_failed, terminal_reward
 from transforms.search.tree import Node, Tree
-from transforms.steps import STEP_SEPARATOR
+from transforms.step_formats.text import STEP_SEPARATOR
 
 
 @dataclass(frozen=True)

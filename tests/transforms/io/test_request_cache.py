@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from transforms.metrics import TimedExecutor
+from transforms.runner.metrics import TimedExecutor
 from transforms.protocols import ExecutionResult, GenerationRequest, SamplingSpec, ScoreRequest
-from transforms.request_cache import CachedExecutor, CachedPolicy, CachedScorer, RequestStore
+from transforms.io.request_cache import CachedExecutor, CachedPolicy, CachedScorer, RequestStore
 
 from tests.fakes import ScriptedPolicy
 

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from transforms.ingest import DEAD, dead_letter
+from transforms.io.ingest import DEAD, dead_letter
 from transforms.policy import PolicySpec, shared_policy
-from transforms.metrics import TimedExecutor, TimedVerifier
-from transforms.progress import Progress
-from transforms.request_cache import KINDS as CACHE_KINDS
-from transforms.request_cache import (CacheStats, CachedExecutor, CachedPolicy, CachedScorer, RequestStore,
+from transforms.runner.metrics import TimedExecutor, TimedVerifier
+from transforms.runner.progress import Progress
+from transforms.io.request_cache import KINDS as CACHE_KINDS
+from transforms.io.request_cache import (CacheStats, CachedExecutor, CachedPolicy, CachedScorer, RequestStore,
                                       executor_digest, policy_digest, scorer_digest)
 from transforms.scorer import ScorerSpec, shared_scorer
 from transforms.search import config_hash, get_search
@@ -41,12 +41,12 @@ class SearchSettings:
     progress_total: int | None = None
     verify_options: tuple[tuple[str, str], ...] = field(default=())
     scorer: ScorerSpec | None = None
-    step_format: str = "text"  # text, or a code-step format from transforms.code_steps.PRESETS
+    step_format: str = "text"  # text, or a code-step format from transforms.step_formats.code.PRESETS
     sandbox_timeout_s: float = 10.0
     # continuous: each tree's requests go to the engine as they arise (transforms.search.continuous);
     # lockstep: the reference round-by-round Scheduler. Both grow the same trees.
     scheduler: str = "continuous"
-    cache_path: str | None = None  # SQLite request cache (transforms.request_cache); None: no cache
+    cache_path: str | None = None  # SQLite request cache (transforms.io.request_cache); None: no cache
 
     def __post_init__(self) -> None:
         if self.scheduler not in SCHEDULERS:
@@ -54,7 +54,7 @@ class SearchSettings:
 
     def code_format(self):
         """The code-step format, or None in plain-text mode."""
-        from transforms.code_steps import PRESETS
+        from transforms.step_formats.code import PRESETS
 
         if self.step_format == "text":
             return None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from transforms.metrics import TimedExecutor, TimedVerifier, distributions
+from transforms.runner.metrics import TimedExecutor, TimedVerifier, distributions
 from transforms.protocols import ExecutionResult, Verdict
 
 

@@ -23,7 +23,7 @@ import pyarrow as pa
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from transforms.shards import write_table
+from transforms.io.shards import write_table
 
 PARTS = "_parts"
 MARKER = "run.json"
