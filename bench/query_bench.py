@@ -9,9 +9,11 @@ Q; pairs: one per internal node), plus a small dead_letters table.
 
 Each query runs ``--repeat`` times through ``queries.connect`` (views over the Parquet files, as
 ``python -m queries`` does) and its result is fetched whole; the best and median wall times are
-reported. Goal: under 2 s each.
+reported. Goal: under 2 s each. With ``--baseline DIR`` each query found in DIR (older .sql files) is
+timed right after the current one and must return the same rows in the same order (the run fails if not).
 
-Run from the repo root: ``python bench/query_bench.py [--markdown]`` (a minute or two on 2 cores).
+Run from the repo root: ``python bench/query_bench.py [--markdown]`` (a minute or two on 2 cores);
+``--keep DIR`` keeps the built table in DIR and reuses it on the next run.
 """
 
 from __future__ import annotations
@@ -111,22 +113,31 @@ def build(folder: Path, problems: int) -> int:
 
 def time_queries(folder: Path, repeat: int, only: list[str] | None = None, baseline: Path | None = None) -> list[dict]:
     """Time each query; with ``baseline`` (a folder of older .sql files), time its version of the
-    same query right after, so the two are measured under the same load."""
+    same query right after, so the two are measured under the same load, and check that it returns
+    the same rows in the same order as the version in queries/ (``same_rows``)."""
     results = []
     for name in only or available():
         versions = [("queries/", load_sql(name))]
         if baseline is not None and (baseline / f"{name}.sql").exists():
             versions.append((str(baseline), (baseline / f"{name}.sql").read_text()))
+        current = None
         for source, sql in versions:
-            times, rows = [], 0
+            times = []
             for _ in range(repeat):
                 con = connect(str(folder))
                 start = time.perf_counter()
-                rows = len(con.sql(sql).fetchall())
+                rows = con.sql(sql).fetchall()
                 times.append(time.perf_counter() - start)
                 con.close()
-            results.append({"query": name, "sql": source, "best_s": min(times), "median_s": statistics.median(times),
-                            "rows": rows})
+            result = {"query": name, "sql": source, "best_s": min(times), "median_s": statistics.median(times),
+                      "rows": len(rows)}
+            if current is None:
+                current = rows
+            else:
+                result["same_rows"] = rows == current
+            results.append(result)
+            del rows
+        del current
     return results
 
 
@@ -151,15 +162,21 @@ def main(argv=None) -> None:
             print(f"built {nodes:,} nodes ({args.problems:,} trees), {size / 1e6:.0f} MB of Parquet, "
                   f"in {time.perf_counter() - start:.1f} s")
         results = time_queries(folder, args.repeat, args.only, args.baseline)
+    same = {True: "same rows as queries/", False: "DIFFERENT rows from queries/"}
     if args.markdown:
         print("| query | SQL | best of %d (s) | median (s) | rows | < 2 s |" % args.repeat)
         print("|---|---|---:|---:|---:|:---:|")
         for r in results:
-            print(f"| {r['query']} | {r['sql']} | {r['best_s']:.2f} | {r['median_s']:.2f} | {r['rows']:,} | "
+            source = f"{r['sql']} ({same[r['same_rows']]})" if "same_rows" in r else r["sql"]
+            print(f"| {r['query']} | {source} | {r['best_s']:.2f} | {r['median_s']:.2f} | {r['rows']:,} | "
                   f"{'yes' if r['median_s'] < 2 else 'no'} |")
     else:
         for r in results:
-            print(f"{r['query']:>20} ({r['sql']}): best {r['best_s']:.2f} s, median {r['median_s']:.2f} s, {r['rows']:,} rows")
+            check = f", {same[r['same_rows']]}" if "same_rows" in r else ""
+            print(f"{r['query']:>20} ({r['sql']}): best {r['best_s']:.2f} s, median {r['median_s']:.2f} s, "
+                  f"{r['rows']:,} rows{check}")
+    if any(r.get("same_rows") is False for r in results):
+        raise SystemExit("a baseline query returned different rows")
 
 
 if __name__ == "__main__":
