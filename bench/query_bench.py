@@ -113,34 +113,40 @@ def build(folder: Path, problems: int) -> int:
 
 
 def time_queries(folder: Path, repeat: int, only: list[str] | None = None, baseline: Path | None = None) -> list[dict]:
-    """Time each query; with ``baseline`` (a folder of older .sql files), time its version of the
-    same query right after, so the two are measured under the same load, and check that it returns
-    the same rows in the same order as the version in queries/ (``same_rows``)."""
+    """Time each query; with ``baseline`` (a folder of older .sql files), time its version of the same
+    query in alternation with the current one (current, baseline, current, ...), so both see the same
+    load, and check that it returns the same rows in the same order (``same_rows``)."""
+    warm = connect(str(folder))  # DuckDB's first query in a process pays one-off set-up: not any query's cost
+    warm.sql("SELECT count(*) FROM nodes").fetchall()
+    warm.close()
     results = []
     for name in only or available():
         versions = [("queries/", load_sql(name))]
         if baseline is not None and (baseline / f"{name}.sql").exists():
             versions.append((str(baseline), (baseline / f"{name}.sql").read_text()))
-        current = None
-        for source, sql in versions:
-            times, cpu = [], []
-            for _ in range(repeat):
-                con = connect(str(folder))
-                start, start_cpu = time.perf_counter(), time.process_time()
-                rows = con.sql(sql).fetchall()
-                times.append(time.perf_counter() - start)
-                cpu.append(time.process_time() - start_cpu)
-                con.close()
-            result = {"query": name, "sql": source, "best_s": min(times), "median_s": statistics.median(times),
-                      "cpu_s": statistics.median(cpu), "rows": len(rows)}
-            if current is None:
-                current = rows
-            else:
-                result["same_rows"] = rows == current
+        times, cpu, rows = [[] for _ in versions], [[] for _ in versions], [None for _ in versions]
+        for _ in range(repeat):
+            for i, (_source, sql) in enumerate(versions):
+                wall, seconds, rows[i] = _timed(folder, sql)
+                times[i].append(wall)
+                cpu[i].append(seconds)
+        for i, (source, _sql) in enumerate(versions):
+            result = {"query": name, "sql": source, "best_s": min(times[i]), "median_s": statistics.median(times[i]),
+                      "cpu_s": statistics.median(cpu[i]), "rows": len(rows[i])}
+            if i:
+                result["same_rows"] = rows[i] == rows[0]
             results.append(result)
-            del rows
-        del current
     return results
+
+
+def _timed(folder: Path, sql: str) -> tuple[float, float, list[tuple]]:
+    """Run ``sql`` on a fresh connection and fetch it whole: (wall seconds, CPU seconds, rows)."""
+    con = connect(str(folder))
+    start, start_cpu = time.perf_counter(), time.process_time()
+    rows = con.sql(sql).fetchall()
+    wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+    con.close()
+    return wall, cpu, rows
 
 
 def main(argv=None) -> None:
