@@ -11,7 +11,7 @@ Each query runs ``--repeat`` times through ``queries.connect`` (views over the P
 ``python -m queries`` does) and its result is fetched whole; the best and median wall times are
 reported, with the median CPU time of this process (all DuckDB threads: on a loaded machine it shows
 the work a query does when its wall time mostly shows the wait for a core). Goal: under 2 s each. With ``--baseline DIR`` each query found in DIR (older .sql files) is
-timed right after the current one and must return the same rows in the same order (the run fails if not).
+timed in alternation with the current one and must return the same rows in the same order (the run fails if not).
 
 Run from the repo root: ``python bench/query_bench.py [--markdown]`` (a minute or two on 2 cores);
 ``--keep DIR`` keeps the built table in DIR and reuses it on the next run.
