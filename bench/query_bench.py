@@ -10,8 +10,9 @@ Q; pairs: one per internal node), plus a small dead_letters table.
 Each query runs ``--repeat`` times through ``queries.connect`` (views over the Parquet files, as
 ``python -m queries`` does) and its result is fetched whole; the best and median wall times are
 reported, with the median CPU time of this process (all DuckDB threads: on a loaded machine it shows
-the work a query does when its wall time mostly shows the wait for a core). Goal: under 2 s each. With ``--baseline DIR`` each query found in DIR (older .sql files) is
-timed in alternation with the current one and must return the same rows in the same order (the run fails if not).
+the work a query does when its wall time mostly shows the wait for a core). Goal: under 2 s each.
+With ``--baseline DIR`` each query found in DIR (older .sql files) is timed in alternation with the
+current one and must return the same rows in the same order (the run fails if not).
 
 Run from the repo root: ``python bench/query_bench.py [--markdown]`` (a minute or two on 2 cores);
 ``--keep DIR`` keeps the built table in DIR and reuses it on the next run.
@@ -176,14 +177,13 @@ def main(argv=None) -> None:
         print("|---|---|---:|---:|---:|---:|:---:|")
         for r in results:
             source = f"{r['sql']} ({same[r['same_rows']]})" if "same_rows" in r else r["sql"]
-            print(f"| {r['query']} | {source} | {r['best_s']:.2f} | {r['median_s']:.2f} | {r['cpu_s']:.2f} | {r['rows']:,} | "
-                  f"{'yes' if r['median_s'] < 2 else 'no'} |")
+            print(f"| {r['query']} | {source} | {r['best_s']:.2f} | {r['median_s']:.2f} | {r['cpu_s']:.2f} | "
+                  f"{r['rows']:,} | {'yes' if r['median_s'] < 2 else 'no'} |")
     else:
         for r in results:
             check = f", {same[r['same_rows']]}" if "same_rows" in r else ""
             print(f"{r['query']:>20} ({r['sql']}): best {r['best_s']:.2f} s, median {r['median_s']:.2f} s "
-                  f"(CPU {r['cpu_s']:.2f} s), "
-                  f"{r['rows']:,} rows{check}")
+                  f"(CPU {r['cpu_s']:.2f} s), {r['rows']:,} rows{check}")
     if any(r.get("same_rows") is False for r in results):
         raise SystemExit("a baseline query returned different rows")
 
