@@ -9,9 +9,13 @@ Q; pairs: one per internal node), plus a small dead_letters table.
 
 Each query runs ``--repeat`` times through ``queries.connect`` (views over the Parquet files, as
 ``python -m queries`` does) and its result is fetched whole; the best and median wall times are
-reported. Goal: under 2 s each.
+reported, with the median CPU time of this process (all DuckDB threads: on a loaded machine it shows
+the work a query does when its wall time mostly shows the wait for a core). Goal: under 2 s each.
+With ``--baseline DIR`` each query found in DIR (older .sql files) is timed in alternation with the
+current one and must return the same rows in the same order (the run fails if not).
 
-Run from the repo root: ``python bench/query_bench.py [--markdown]`` (a minute or two on 2 cores).
+Run from the repo root: ``python bench/query_bench.py [--markdown]`` (a minute or two on 2 cores);
+``--keep DIR`` keeps the built table in DIR and reuses it on the next run.
 """
 
 from __future__ import annotations
@@ -110,24 +114,40 @@ def build(folder: Path, problems: int) -> int:
 
 
 def time_queries(folder: Path, repeat: int, only: list[str] | None = None, baseline: Path | None = None) -> list[dict]:
-    """Time each query; with ``baseline`` (a folder of older .sql files), time its version of the
-    same query right after, so the two are measured under the same load."""
+    """Time each query; with ``baseline`` (a folder of older .sql files), time its version of the same
+    query in alternation with the current one (current, baseline, current, ...), so both see the same
+    load, and check that it returns the same rows in the same order (``same_rows``)."""
+    warm = connect(str(folder))  # DuckDB's first query in a process pays one-off set-up: not any query's cost
+    warm.sql("SELECT count(*) FROM nodes").fetchall()
+    warm.close()
     results = []
     for name in only or available():
         versions = [("queries/", load_sql(name))]
         if baseline is not None and (baseline / f"{name}.sql").exists():
             versions.append((str(baseline), (baseline / f"{name}.sql").read_text()))
-        for source, sql in versions:
-            times, rows = [], 0
-            for _ in range(repeat):
-                con = connect(str(folder))
-                start = time.perf_counter()
-                rows = len(con.sql(sql).fetchall())
-                times.append(time.perf_counter() - start)
-                con.close()
-            results.append({"query": name, "sql": source, "best_s": min(times), "median_s": statistics.median(times),
-                            "rows": rows})
+        times, cpu, rows = [[] for _ in versions], [[] for _ in versions], [None for _ in versions]
+        for _ in range(repeat):
+            for i, (_source, sql) in enumerate(versions):
+                wall, seconds, rows[i] = _timed(folder, sql)
+                times[i].append(wall)
+                cpu[i].append(seconds)
+        for i, (source, _sql) in enumerate(versions):
+            result = {"query": name, "sql": source, "best_s": min(times[i]), "median_s": statistics.median(times[i]),
+                      "cpu_s": statistics.median(cpu[i]), "rows": len(rows[i])}
+            if i:
+                result["same_rows"] = rows[i] == rows[0]
+            results.append(result)
     return results
+
+
+def _timed(folder: Path, sql: str) -> tuple[float, float, list[tuple]]:
+    """Run ``sql`` on a fresh connection and fetch it whole: (wall seconds, CPU seconds, rows)."""
+    con = connect(str(folder))
+    start, start_cpu = time.perf_counter(), time.process_time()
+    rows = con.sql(sql).fetchall()
+    wall, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+    con.close()
+    return wall, cpu, rows
 
 
 def main(argv=None) -> None:
@@ -151,15 +171,21 @@ def main(argv=None) -> None:
             print(f"built {nodes:,} nodes ({args.problems:,} trees), {size / 1e6:.0f} MB of Parquet, "
                   f"in {time.perf_counter() - start:.1f} s")
         results = time_queries(folder, args.repeat, args.only, args.baseline)
+    same = {True: "same rows as queries/", False: "DIFFERENT rows from queries/"}
     if args.markdown:
-        print("| query | SQL | best of %d (s) | median (s) | rows | < 2 s |" % args.repeat)
-        print("|---|---|---:|---:|---:|:---:|")
+        print("| query | SQL | best of %d (s) | median (s) | CPU, median (s) | rows | < 2 s |" % args.repeat)
+        print("|---|---|---:|---:|---:|---:|:---:|")
         for r in results:
-            print(f"| {r['query']} | {r['sql']} | {r['best_s']:.2f} | {r['median_s']:.2f} | {r['rows']:,} | "
-                  f"{'yes' if r['median_s'] < 2 else 'no'} |")
+            source = f"{r['sql']} ({same[r['same_rows']]})" if "same_rows" in r else r["sql"]
+            print(f"| {r['query']} | {source} | {r['best_s']:.2f} | {r['median_s']:.2f} | {r['cpu_s']:.2f} | "
+                  f"{r['rows']:,} | {'yes' if r['median_s'] < 2 else 'no'} |")
     else:
         for r in results:
-            print(f"{r['query']:>20} ({r['sql']}): best {r['best_s']:.2f} s, median {r['median_s']:.2f} s, {r['rows']:,} rows")
+            check = f", {same[r['same_rows']]}" if "same_rows" in r else ""
+            print(f"{r['query']:>20} ({r['sql']}): best {r['best_s']:.2f} s, median {r['median_s']:.2f} s "
+                  f"(CPU {r['cpu_s']:.2f} s), {r['rows']:,} rows{check}")
+    if any(r.get("same_rows") is False for r in results):
+        raise SystemExit("a baseline query returned different rows")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 -- Token cost per correct trace: all tokens generated for a problem's tree divided by its correct
 -- terminal steps (what one correct trace cost), and the mean tokens along a correct trace itself.
 -- The last row, problem_id '(all)', totals every problem. No recursion: ancestors come from the stored
--- `path` column (a prefix join, see paths.sql).
+-- `path` column (a prefix join: faster here than a recursive walk, see docs/benchmarks.md).
 WITH correct AS (
     SELECT run_id, problem_id, node_id, unnest(range(0, depth + 1)) AS k, string_split(path, '.') AS parts
     FROM nodes

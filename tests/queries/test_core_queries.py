@@ -34,6 +34,24 @@ def test_paths_rebuilds_every_root_to_leaf_solution(tmp_path):
     ]
 
 
+def test_paths_show_the_first_160_characters_and_every_childless_node(tmp_path):
+    # paths.sql cuts the walked text at the 160 characters it shows (see its header): the rows must be
+    # those of the whole text cut once, at every depth. A leaf is any node without children, finished or not;
+    # a tree that is only a root has no path.
+    tree = Tree("p1", "q", "5")
+    a = tree.root.add_child("A" * 100)
+    a.add_child("B" * 100).add_child("C" * 10, "answer", is_terminal=True, verdict=Verdict(True, "numeric", "5"))
+    a.add_child("short")  # unfinished: a leaf, not terminal
+    tree.root.add_child("x" * 159).add_child("y" * 5, "answer", is_terminal=True, verdict=Verdict(False, "numeric", "6"))
+    rows = [r for t in (tree, Tree("p2", "q2", "1")) for r in t.to_rows(run_id="r", model_id="m", search="s", search_config_hash="h")]
+    write_table(pa.Table.from_pylist(rows, schema=NODES_V1), str(tmp_path / "nodes" / "nodes-00000-of-00001.parquet"))
+    assert run_query("paths", str(tmp_path)).fetchall() == [
+        ("p1", "0.0.0", 3, True, True, "5", "A" * 100 + "  " + "B" * 58),  # 100 + 2 + 58: C is past the cut
+        ("p1", "0.1", 2, False, None, None, "A" * 100 + "  short"),
+        ("p1", "1.0", 2, True, False, "6", "x" * 159 + " "),  # only the first of the two newlines fits
+    ]
+
+
 def test_problem_stats_counts_nodes_leaves_and_accuracy(tmp_path):
     shards = _store(tmp_path)
     assert run_query("problem_stats", shards).fetchall() == [

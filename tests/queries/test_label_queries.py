@@ -71,6 +71,31 @@ def test_best_path_follows_the_highest_q_child(shards):
     assert rows[0][6] == "First, 2 + 3.  That equals 5.  \\boxed{5}"
 
 
+def _step(problem, path, q, text="s", terminal=False, verdict=None):
+    parent = path.rpartition(".")[0] or "root"
+    return {"label_run_id": "L1", "run_id": "r", "problem_id": problem, "node_id": f"{problem}/{path}",
+            "parent_id": f"{problem}/{parent}", "path": path, "depth": path.count(".") + 1, "step_text": text,
+            "step_kind": "answer" if terminal else "text", "is_terminal": terminal, "verdict": verdict,
+            "completions": 1, "correct_completions": 0, "q": q, "label_source": "q"}
+
+
+def test_best_path_breaks_ties_by_child_order_and_puts_missing_q_last(tmp_path):
+    steps = [
+        # t: "2" and "10" tie on Q: the first child in path order is "2" (numeric order, not text order);
+        # "3" has no Q and comes last. Under "2", "2.1" beats "2.0" (no Q); "2.1.0" is taken even without a Q.
+        _step("t", "10", 0.5, "ten"), _step("t", "2", 0.5, "a" * 90), _step("t", "3", None, "three"),
+        _step("t", "2.0", None), _step("t", "2.1", -0.2, "b" * 90),
+        _step("t", "2.1.0", None, "c", terminal=True, verdict=True),
+        # u: the best first step has no children and is unfinished: the path stops there.
+        _step("u", "0", 1.0, "stop"), _step("u", "1", 0.9), _step("u", "1.0", 1.0, terminal=True, verdict=True),
+    ]
+    write_table(pa.Table.from_pylist(steps, schema=STEPS_V1), f"{tmp_path}/steps/steps-00000-of-00001.parquet")
+    assert _rows("best_path", str(tmp_path)) == [
+        ("t", "2.1.0", 3, True, True, [0.5, -0.2, None], "a" * 90 + "  " + "b" * 68),  # the text is cut at 160
+        ("u", "0", 1, False, None, [1.0], "stop"),
+    ]
+
+
 def test_token_cost_per_correct_trace(shards):
     # p1: 160 tokens / 4 correct = 40; correct traces A0, A1, B1 (20 tokens) and F00 (30) -> 22.5.
     # p2: 100 / 1 = 100; X0's trace 20.  All: 260 / 5 = 52; (3*20 + 30 + 20) / 5 = 22.
