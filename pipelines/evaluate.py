@@ -180,9 +180,6 @@ def resolve_args(argv=None):
     args, beam_args, base, mapping = generate.settings_from_args(args, beam_args)
     settings = []
     for group in groups:
-        if base.step_format != "text" and group.search in generate.WHOLE_SOLUTION_SEARCHES:
-            raise UsageError(f"--step-format {base.step_format} needs step-level searches; method(s) "
-                             f"{', '.join(m.name for m in group.methods)} sample whole solutions")
         group_settings = dataclasses.replace(base, search=group.search, search_params=group_params(group, user_params),
                                              progress_total=None)
         try:

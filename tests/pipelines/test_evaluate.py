@@ -99,7 +99,6 @@ def test_reselection_from_stored_trees_generates_nothing_and_agrees(evaluated, t
     (["--input", str(DEMO), "--output", "o", "--search", "sbs"], "drop --search"),
     (["--input", str(DEMO), "--output", "o", "--search-param", "sbs.max_depth=2"], "no method here runs search 'sbs'"),
     (["--input", str(DEMO), "--output", "o", "--search-param", "beam=2"], "no option 'beam'"),
-    (["--input", str(DEMO), "--output", "o", "--methods", "greedy", "--step-format", "rstar"], "needs a step-level search"),
     (["--trees", "/nonexistent", "--output", "o", "--methods", "maj@2"], "no nodes shards"),
     (["--trees", "/nonexistent", "--output", "o"], "--trees needs --methods"),
     (["--trees", "/nonexistent", "--output", "o", "--methods", "mcts"], "cannot be re-selected"),
