@@ -7,6 +7,11 @@ is skipped. Otherwise it runs, and its record (key, input and output hashes, cod
 written to the manifest at once, so a run killed between stages resumes at the first stage whose
 outputs are missing or stale and never redoes a finished one. Changing an input (new problems, a
 retrained checkpoint) makes that stage and every stage reading its outputs stale.
+
+Before a stage runs, its record is marked ``running`` with the new key. A stage that was killed while
+running (same key) keeps its partial outputs, so a trainer's checkpoints let it resume (``--resume``);
+a stage whose finished record has another key (stale) has its outputs removed first, so nothing of
+the old inputs is resumed from.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -95,7 +101,7 @@ class Manifest:
 
     def is_fresh(self, stage: Stage, key: str) -> bool:
         record = self.stages.get(stage.name)
-        if not record or record["key"] != key:
+        if not record or record["key"] != key or record.get("status", "done") != "done":
             return False
         return all(path_hash(p) == record["outputs"].get(p) for p in stage.outputs)
 
@@ -113,6 +119,11 @@ def run_stages(stages: Sequence[Stage], manifest: Manifest, runner: Callable[[St
         if manifest.is_fresh(stage, key):
             log(f"  {stage.name}: fresh, skipped")
             continue
+        record = manifest.stages.get(stage.name)
+        if record and record["key"] != key:
+            clear_outputs(stage)  # stale: its outputs came from other inputs, never resume from them
+        manifest.stages[stage.name] = {"key": key, "status": "running", "module": stage.module}
+        manifest.save()
         log(f"  {stage.name}: running python -m {stage.module} {' '.join(stage.argv)}")
         runner(stage)
         outputs = {p: path_hash(p) for p in stage.outputs}
@@ -120,8 +131,16 @@ def run_stages(stages: Sequence[Stage], manifest: Manifest, runner: Callable[[St
         if absent:
             raise StageFailed(f"stage {stage.name} finished without writing {', '.join(absent)}")
         manifest.stages[stage.name] = {
-            "key": key, "module": stage.module, "argv": list(stage.argv), "inputs": inputs, "outputs": outputs,
+            "key": key, "status": "done", "module": stage.module, "argv": list(stage.argv), "inputs": inputs, "outputs": outputs,
             "code_version": code_version, "finished_at": datetime.now(timezone.utc).isoformat()}
         manifest.save()
         ran.append(stage.name)
     return ran
+
+
+def clear_outputs(stage: Stage) -> None:
+    for output in map(Path, stage.outputs):
+        if output.is_dir():
+            shutil.rmtree(output)
+        elif output.exists():
+            output.unlink()
