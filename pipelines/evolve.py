@@ -51,7 +51,7 @@ from pathlib import Path
 
 from pipelines.common import OneLineParser, UsageError, code_version, fail
 from transforms.code_steps import PRESETS as CODE_FORMATS
-from transforms.evaluate.rounds import Manifest, Stage, StageFailed, run_in_subprocess, run_stages
+from transforms.evaluate.rounds import Manifest, Stage, StageFailed, run_in_process, run_in_subprocess, run_stages
 from transforms.search.base import DEFAULT_SYSTEM_PROMPT
 
 
@@ -100,8 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", default="default", help="round 0's policy (default: SmolLM2-135M-Instruct)")
     parser.add_argument("--step-format", choices=STEP_FORMATS, help="text (default) or a code-step format for every "
                                                                      "generate and evaluate (rstar with --bootstrap)")
-    parser.add_argument("--bootstrap", metavar="FILE", help="round 0: SFT --model on the rStar code traces of these GSM8K "
-                                                            "solutions (jsonl with question and annotated answer)")
+    parser.add_argument("--bootstrap", metavar="PATH", help="round 0: SFT --model on the rStar code traces of these GSM8K "
+                                                            "solutions (jsonl with question and annotated answer), or on "
+                                                            "the traces of a folder holding an sft table (sft/*.parquet, "
+                                                            "e.g. a stronger model's label run) in --step-format's format")
     parser.add_argument("--bootstrap-limit", type=int, help="solutions converted for the bootstrap (first N)")
     parser.add_argument("--search-param", action="append", default=[], metavar="KEY=VALUE", help="for generate, repeatable")
     parser.add_argument("--train-set", action="append", default=[], metavar="TRAINER:KEY=VALUE",
@@ -111,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"added where the round has a scorer (default {DEFAULT_SCORER_METHODS})")
     parser.add_argument("--eval-param", action="append", default=[], metavar="KEY=VALUE", help="evaluate's --search-param")
     parser.add_argument("--engine-args", default="", help="extra generate/evaluate options, e.g. '--max-model-len 2048'")
+    parser.add_argument("--in-process", action="store_true",
+                        help="run every stage in this process (one import of torch and vLLM; engines shared where the "
+                             "model is the same) instead of one subprocess per stage: for small runs and tests")
     parser.add_argument("--dry-run", action="store_true", help="print the stages and exit")
     return parser
 
@@ -209,14 +214,18 @@ def bootstrap_stages(args) -> tuple[list[Stage], RoundState]:
     Settings: ``--train-set sft:...`` then ``--train-set bootstrap:...`` (the latter win)."""
     out = Path(args.output) / "round-0"
     data, policy = out / "bootstrap", out / "policy"
-    argv = ["--input", args.bootstrap, "--output", str(data / "traces.jsonl"), "--table", str(data)]
-    if args.bootstrap_limit:
-        argv += ["--limit", str(args.bootstrap_limit)]
+    stages = []
+    if Path(args.bootstrap).is_dir():  # traces given as an sft table: train on them as they are
+        data = Path(args.bootstrap)
+    else:
+        argv = ["--input", args.bootstrap, "--output", str(data / "traces.jsonl"), "--table", str(data)]
+        if args.bootstrap_limit:
+            argv += ["--limit", str(args.bootstrap_limit)]
+        stages.append(Stage("bootstrap", "transforms.bootstrap", tuple(argv), (args.bootstrap,), (str(data / "sft"),)))
     settings = [f"system_prompt={_system_prompt(args)}", *_train_settings(args, "sft"), *_train_settings(args, "bootstrap")]
     base_inputs = (args.model,) if _local(args.model, args) else ()
-    return [Stage("bootstrap", "transforms.bootstrap", tuple(argv), (args.bootstrap,), (str(data / "sft"),)),
-            _train_stage("sft", data, args.model, policy, settings, (str(data / "sft"), *base_inputs))], \
-        RoundState(str(policy), None)
+    stages.append(_train_stage("sft", data, args.model, policy, settings, (str(data / "sft"), *base_inputs)))
+    return stages, RoundState(str(policy), None)
 
 
 def plan(args) -> list[tuple[int, list[Stage]]]:
@@ -269,9 +278,12 @@ def resolve_args(argv=None):
     if "--demo" in argv:
         argv = demo_argv(argv)
     args = build_parser().parse_args(argv)  # OneLineParser: a bad option is one 'error:' line
-    if args.bootstrap and args.step_format not in (None, "rstar"):
-        raise UsageError("--bootstrap writes rStar code traces: it needs --step-format rstar")
-    args.step_format = args.step_format or ("rstar" if args.bootstrap else "text")
+    converts = args.bootstrap and not Path(args.bootstrap).is_dir()
+    if converts and args.step_format not in (None, "rstar"):
+        raise UsageError("--bootstrap FILE writes rStar code traces: it needs --step-format rstar")
+    if args.bootstrap and not Path(args.bootstrap).exists():
+        raise UsageError(f"--bootstrap {args.bootstrap}: no such file or folder")
+    args.step_format = args.step_format or ("rstar" if converts else "text")
     for name in ("input", "eval_input", "output"):
         if not getattr(args, name):
             raise UsageError(f"--{name.replace('_', '-')} is required")
@@ -285,10 +297,11 @@ def resolve_args(argv=None):
     return args
 
 
-def run(argv=None, runner=run_in_subprocess) -> dict:
+def run(argv=None, runner=None) -> dict:
     """Run (or resume) the rounds; returns {round: [stages that ran]}."""
     try:
         args = resolve_args(argv)
+        runner = runner or (run_in_process if args.in_process else run_in_subprocess)
         rounds = plan(args)
         if args.dry_run:
             for k, stages in rounds:

@@ -17,8 +17,10 @@ the old inputs is resumed from.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
+import runpy
 import shutil
 import subprocess
 import sys
@@ -79,6 +81,25 @@ def run_in_subprocess(stage: Stage, cwd: str | None = None) -> None:
     done = subprocess.run(stage.command(), cwd=cwd or root, env=env)
     if done.returncode != 0:
         raise StageFailed(f"stage {stage.name} failed (exit {done.returncode}): {' '.join(stage.command())}")
+
+
+def run_in_process(stage: Stage) -> None:
+    """Run the stage's module as ``python -m`` would, in this process: a pipeline module's ``run(argv)``
+    (its classes stay importable by name, as Beam needs), a package's ``__main__`` through ``runpy``.
+    Imports and engines are shared between stages; an exit status other than 0 is a failed stage."""
+    saved = sys.argv
+    sys.argv = [stage.module, *stage.argv]
+    try:
+        module = importlib.import_module(stage.module)
+        if hasattr(module, "run") and not hasattr(module, "__path__"):
+            module.run(list(stage.argv))
+        else:
+            runpy.run_module(stage.module, run_name="__main__", alter_sys=False)
+    except SystemExit as done:
+        if done.code not in (None, 0):
+            raise StageFailed(f"stage {stage.name} failed (exit {done.code}): python -m {stage.module} {' '.join(stage.argv)}") from None
+    finally:
+        sys.argv = saved
 
 
 @dataclass
