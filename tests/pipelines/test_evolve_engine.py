@@ -2,7 +2,8 @@
 evaluate; generate -> label -> train-sft -> train-ppm -> evaluate, twice, round 2 searching with round 1's
 policy and PPM) is SIGKILLed between stages, then rerun: every finished stage is reused (its manifest
 record untouched), a changed held-out problems file makes exactly the stages that read it run again,
-and the run completes.
+and the run completes. Every run is a subprocess (``--in-process`` inside it: one import of torch and
+vLLM per run): its engines come and go with its policies, which must not touch this session's engine.
 
 The tiny model writes gibberish, so round 0 teaches it one answer: it is fine-tuned (bootstrap, from
 an sft table, as rStar-Math's round 0 trains on a stronger model's traces) on two traces of the same
@@ -20,7 +21,6 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from pipelines.evolve import run
 from schemas import SFT_V1
 from tests.conftest import REPO
 from transforms.shards import shard_name, write_table
@@ -66,13 +66,29 @@ def _manifest(out: Path, k: int) -> dict:
     return json.loads(path.read_text())["stages"] if path.exists() else {}
 
 
+ENV = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+
+
+def _run(argv: list[str]) -> dict[int, list[str]]:
+    """Run evolve to the end; returns the stages that ran, by round (from its progress lines)."""
+    done = subprocess.run([sys.executable, "-m", "pipelines.evolve", *argv], cwd=REPO, env=ENV, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    ran: dict[int, list[str]] = {}
+    for line in done.stdout.splitlines():
+        if line.startswith("round ") and line.endswith(":"):
+            ran[int(line[len("round "):-1])] = []
+        elif line.startswith("  ") and ": running python -m " in line:
+            ran[max(ran)].append(line.split(":", 1)[0].strip())
+    return ran
+
+
 def _run_until_killed(argv: list[str], out: Path, after: tuple[int, str], timeout: float = 300) -> str:
     """Run evolve in a subprocess (its own process group) and SIGKILL the group as soon as stage ``after``
     of its round is recorded as done: the next stage has at most just started."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     log = out.parent / "killed.log"
     with open(log, "w") as handle:
-        proc = subprocess.Popen([sys.executable, "-m", "pipelines.evolve", *argv], cwd=REPO, env=env,
+        proc = subprocess.Popen([sys.executable, "-m", "pipelines.evolve", *argv], cwd=REPO, env=ENV,
                                 stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         try:
@@ -87,7 +103,7 @@ def _run_until_killed(argv: list[str], out: Path, after: tuple[int, str], timeou
     return log.read_text()
 
 
-def test_killed_evolve_resumes_and_reuses_finished_stages(tmp_path, tiny_model_dir, capsys):
+def test_killed_evolve_resumes_and_reuses_finished_stages(tmp_path, tiny_model_dir):
     _write_inputs(tmp_path)
     out = tmp_path / "out"
     argv = _argv(tmp_path, tiny_model_dir)
@@ -104,7 +120,7 @@ def test_killed_evolve_resumes_and_reuses_finished_stages(tmp_path, tiny_model_d
     # New held-out problems: the evaluations read them, so they (and only they) are stale; round 2 resumes
     # at the stage the kill interrupted. Nothing else runs again.
     _problems(tmp_path / "heldout.jsonl", ["Eve", "Gus"])
-    ran = run(argv)
+    ran = _run(argv)
     assert ran == {0: ["evaluate"], 1: ["evaluate"], 2: ["train-sft", "train-ppm", "evaluate"]}
     after = {k: _manifest(out, k) for k in range(3)}
     for k in range(3):
@@ -115,4 +131,4 @@ def test_killed_evolve_resumes_and_reuses_finished_stages(tmp_path, tiny_model_d
     assert all(r["status"] == "done" for k in range(3) for r in after[k].values()) and set(after[2]) == set(ROUND_STAGES)
     report = json.loads((out / "round-2" / "eval" / "report" / "report.json").read_text())
     assert {m["method"] for m in report["methods"] if m["in_table"]} == {"greedy", "maj@2", "pass@2", "prm-last@2"}
-    assert run(argv) == {0: [], 1: [], 2: []}  # finished: a third run reuses everything
+    assert _run(argv) == {0: [], 1: [], 2: []}  # finished: a third run reuses everything
