@@ -51,7 +51,7 @@ sys.path.insert(0, str(REPO_ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from transforms.policy import PolicySpec, shared_policy  # noqa: E402
-from transforms.run_search import make_verifier  # noqa: E402
+from transforms.runner.run_search import make_verifier  # noqa: E402
 from transforms.search import get_search  # noqa: E402
 from transforms.search.base import DEFAULT_SYSTEM_PROMPT, SearchEnv  # noqa: E402
 from transforms.search.continuous import SCHEDULERS, make_scheduler  # noqa: E402

@@ -24,7 +24,7 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from schemas import MANIFEST_V1
-from transforms.shards import shard_name, write_table
+from transforms.io.shards import shard_name, write_table
 
 
 class UsageError(Exception):
@@ -62,7 +62,7 @@ def code_version() -> str:
     return text
 
 
-NESTED_MANIFEST_FIELDS = ("config", "counts")  # objects in manifest.json, JSON text in the Parquet row
+NESTED_MANIFEST_FIELDS = ("config", "counts", "metrics")  # objects in manifest.json, JSON text in the Parquet row
 
 
 def write_manifest(output: str, row: dict) -> None:

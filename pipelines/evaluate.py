@@ -50,15 +50,15 @@ from schemas import DEAD_LETTERS_V1, EVAL_RESULTS_V1, NODES_V1, PROBLEMS_V1
 from transforms.evaluate.methods import Method, SearchGroup, curve_ks, parse_methods, plan_searches
 from transforms.evaluate.report import write_report
 from transforms.evaluate.select import nodes_to_score, select, subtree_tokens, tokens_used
-from transforms.ingest import DEAD, IngestError, IngestProblems, ReadProblems, dead_letter
+from transforms.io.ingest import DEAD, IngestError, IngestProblems, ReadProblems, dead_letter
 from transforms.protocols import GenerationRequest, SamplingSpec
-from transforms.run_search import SearchDoFn, SearchSettings
+from transforms.runner.run_search import SearchDoFn, SearchSettings
 from transforms.scorer import ScorerSpec, shared_scorer
 from transforms.search import get_search
 from transforms.search.continuous import make_scheduler
 from transforms.search.stepwise import score_requests
 from transforms.search.tree import Tree
-from transforms.shards import ReadTrees, WriteShards, clear_shards
+from transforms.io.shards import ReadTrees, WriteShards, clear_shards
 
 DEMO_OUTPUT = "out/demo-evaluate"
 DEFAULT_METHODS = "greedy,maj@8,pass@8"
@@ -333,6 +333,7 @@ class EvaluateDoFn(SearchDoFn, _Scoring):
 
     def setup(self):
         super().setup()
+        self._start_backends()  # evaluation always searches: start the engine now, not lazily
         self.orm = shared_scorer(self.plan.orm) if self.plan.orm else None
         # One tiny request first, so the first method's seconds don't include the engine's warm-up.
         self.policy.generate([GenerationRequest(self.policy.chat_prompt("1 + 1 = ?"), SamplingSpec(n=1, max_tokens=1, temperature=0.0))])

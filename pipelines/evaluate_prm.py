@@ -37,7 +37,7 @@ from transforms.evaluate.stats import roc_auc
 from transforms.protocols import ScoreRequest
 from transforms.scorer import SCORER_BACKENDS, ScorerSpec, shared_scorer
 from transforms.search.base import build_config
-from transforms.shards import shard_name, write_table
+from transforms.io.shards import shard_name, write_table
 
 FORMATS = ("auto", "processbench", "prm800k")
 

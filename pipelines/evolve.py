@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.common import OneLineParser, UsageError, code_version, fail
-from transforms.code_steps import PRESETS as CODE_FORMATS
+from transforms.step_formats.code import PRESETS as CODE_FORMATS
 from transforms.evaluate.rounds import Manifest, Stage, StageFailed, run_in_process, run_in_subprocess, run_stages
 from transforms.search.base import DEFAULT_SYSTEM_PROMPT
 
@@ -168,8 +168,9 @@ def round_stages(args, recipe: Recipe, k: int, before: RoundState) -> tuple[list
         gen += ["--scorer-model", before.scorer]
     model_inputs = [m for m in (before.policy, before.scorer if guided else None) if _local(m, args)]
     stages = [
+        # generate resumes a killed run from its per-problem parts (_parts/); a stale one must not reuse them
         Stage("generate", "pipelines.generate", tuple(gen), (args.input, *model_inputs),
-              (str(trees / "nodes"), str(trees / "problems"))),
+              (str(trees / "nodes"), str(trees / "problems")), scratch=(str(trees / "_parts"), str(trees / "manifest.json"))),
         Stage("label", "pipelines.label", ("--shards", str(trees)), (str(trees / "nodes"), str(trees / "problems")),
               tuple(str(trees / t) for t in LABEL_TABLES)),
     ]

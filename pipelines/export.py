@@ -28,12 +28,13 @@ from huggingface_hub import HfApi
 from pipelines.common import OneLineParser, UsageError, fail, parse_pipeline_args
 from pipelines.label import TABLES
 from pipelines.view import write_site
+from pipelines.run_checks import check_generate_run, check_label_run
 from queries import load_sql
 from schemas import NODES_V1, PAIR_KINDS, PROBLEMS_V1, TRL_PREFERENCE_V1, TRL_SFT_V1, TRL_STEPWISE_V1
 from transforms.labels import trl
 from transforms.labels.card import CardFacts, Config, dataset_card
 from transforms.labels.plots import write_plots
-from transforms.shards import shard_name, write_table
+from transforms.io.shards import shard_name, write_table
 
 DESCRIPTIONS = {
     "trees": "Every node of every stored search tree (nodes/v1); parent_id links rebuild the trees.",
@@ -65,6 +66,8 @@ def build_parser() -> OneLineParser:
     parser.add_argument("--preference-kinds", default=",".join(PAIR_KINDS),
                         help=f"pair kinds in trl_preference, comma-separated (default {','.join(PAIR_KINDS)})")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    parser.add_argument("--combine-runs", action="store_true",
+                        help="export trees of several generate runs together (default: refuse; the card names each run)")
     parser.add_argument("--no-viewer", action="store_true", help="skip the viewer/ site of the trees")
     parser.add_argument("--push-to-hub", metavar="REPO", help="upload the folder to this Hub dataset repo (token: HF_TOKEN)")
     parser.add_argument("--private", action="store_true", help="create the Hub repo as private")
@@ -86,6 +89,8 @@ def resolve_args(argv=None):
         _require(shards, table, "is --shards the output folder of a generate run?")
     for table in TABLES:
         _require(labels, table, "run python -m pipelines.label first")
+    args.tree_run_ids = check_generate_run(args.shards, args.combine_runs)
+    check_label_run(args.labels, tuple(TABLES), args.tree_run_ids)
     kinds = tuple(k for k in args.preference_kinds.split(",") if k)
     if not kinds or set(kinds) - set(PAIR_KINDS):
         raise UsageError(f"--preference-kinds takes a comma-separated subset of {', '.join(PAIR_KINDS)}")
@@ -147,7 +152,7 @@ def _run(manifest: dict) -> str:
     return f"{manifest.get('run_id', 'unknown')} ({manifest.get('code_version', 'unknown code version')})"
 
 
-def _made(generate: dict, label: dict) -> tuple[tuple[str, str], ...]:
+def _made(generate: dict, label: dict, tree_run_ids: list[str]) -> tuple[tuple[str, str], ...]:
     """Rows of the card's 'How it was made': generate's manifest, else the label manifest (which
     records the same model and search, read from the nodes)."""
     def pick(key: str):
@@ -157,7 +162,9 @@ def _made(generate: dict, label: dict) -> tuple[tuple[str, str], ...]:
     return (("policy model", pick("model_id")),
             ("search", f"{pick('search')} (params: {params}; config hash {pick('search_config_hash')})"),
             ("verifier", label.get("verifier") or generate.get("verifier")),
-            ("generate run", _run(generate)), ("label run", _run(label)),
+            ("generate run", _run(generate)),
+            *((("combined generate runs", ", ".join(tree_run_ids)),) if len(tree_run_ids) > 1 else ()),
+            ("label run", _run(label)),
             ("label functions", "; ".join(_config(label).get("label_functions", {}).values())))
 
 
@@ -190,7 +197,7 @@ def export(args) -> dict:
         title=args.title, repo=args.push_to_hub,
         configs=tuple(Config(name, rows[name], _bytes(out / "data" / name), SCHEMAS[name], DESCRIPTIONS[name])
                       for name in DESCRIPTIONS),
-        made=_made(generate, label), label_options=_config(label).get("options", {}),
+        made=_made(generate, label, args.tree_run_ids), label_options=_config(label).get("options", {}),
         counts=_counts(con, rows), plots=tuple((PLOTS[p.name], f"plots/{p.name}") for p in plots),
         notes=(f"trl_stepwise labels: {_label_note(args.prm_threshold)}; "
                f"trl_preference kinds: {', '.join(args.preference_kinds)}.",

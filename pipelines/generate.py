@@ -23,21 +23,29 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from pipelines.common import (OneLineParser, UsageError, counters, ensure_shard, fail, log_path, parse_pipeline_args,
                               quiet_console, stage, write_manifest)
 from pipelines.search_help import overview, search_help
+from pipelines.summary import metrics_text
 from schemas import DEAD_LETTERS_V1, NODES_V1, PROBLEMS_V1
-from transforms.code_steps import PRESETS as CODE_FORMATS
-from transforms.ingest import DEAD, FORMATS, PRESETS, FieldMapping, IngestError, IngestProblems, ReadProblems, detect_format, match_files
+from transforms.step_formats.code import PRESETS as CODE_FORMATS
+from transforms.io.ingest import DEAD, FORMATS, PRESETS, FieldMapping, IngestError, IngestProblems, ReadProblems, detect_format, match_files
 from transforms.policy import BACKENDS, PolicySpec
 from transforms.policy.models import local_model_folder, model_digest
-from transforms.run_search import SearchDoFn, SearchSettings
+from transforms.runner.run_search import SearchDoFn, SearchSettings
 from transforms.scorer import SCORER_BACKENDS, ScorerSpec
 from transforms.search import SEARCHES
 from transforms.search.base import DEFAULT_SYSTEM_PROMPT, build_config
-from transforms.shards import WriteShards, clear_shards
+from transforms.runner.metrics import distributions
+from transforms.io.request_cache import DEFAULT_FILE as CACHE_FILE
+from transforms.io.request_cache import KINDS as CACHE_KINDS
+from transforms.io.resume import CommitParts, ReadParts, RunMismatch, committed_parts, finished_keys, part_key, parts_dir, start_run
+from transforms.io.shards import WriteShards, clear_shards
 
 DEMO_INPUT = Path(__file__).parent / "data" / "gsm8k_demo.jsonl"
 DEMO_OUTPUT = "out/demo"
 DEMO_SEARCH_PARAMS = ("n=4", "max_tokens=256")
 STEP_FORMATS = ("text", *sorted(CODE_FORMATS))
+NOT_IN_RUN_ID = ("overwrite", "cache_dir", "no_cache")  # how a run is resumed or cached, not what it makes
+NODE_ORDER = ("problem_id", "path")
+DEAD_ORDER = ("stage", "record_id", "reason")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,6 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="transformers (batched, no grad) or vllm (pooling engine); default transformers")
     scorer.add_argument("--scorer-param", action="append", default=[], metavar="KEY=VALUE",
                         help="ScorerSpec field, repeatable (activation, label, template, aggregation, batch_size, dtype, max_model_len, kv_cache_gb)")
+    resume = parser.add_argument_group("resume and cache (see README: Resume and the request cache)")
+    mode = resume.add_mutually_exclusive_group()
+    mode.add_argument("--resume", dest="overwrite", action="store_false", default=False,
+                      help="default: keep the problems an earlier run with the same options finished "
+                           "(--output/_parts/) and search only the rest; refuse a folder of another run")
+    mode.add_argument("--overwrite", action="store_true", help="delete an earlier run's output in --output first")
+    resume.add_argument("--cache-dir", help=f"request cache folder (default: --output/{Path(CACHE_FILE).parent})")
+    resume.add_argument("--no-cache", action="store_true", help="neither read nor write the request cache")
     parser.add_argument("--no-progress", action="store_true", help="no progress line")
     parser.add_argument("--verbose", action="store_true",
                         help="show library logs (vLLM, Beam, torch) on the console instead of <output>/logs/generate.log")
@@ -180,11 +196,23 @@ def settings_from_args(args, beam_args):
         _check_scorer(settings)  # also validates the search options now, not inside a worker
     except (ValueError, TypeError) as err:
         raise UsageError(str(err)) from None
-    config = {k: v for k, v in vars(args).items() if k not in ("run_id", "no_progress", "output", "verbose", "search_help")}
+    config = {k: v for k, v in vars(args).items()
+              if k not in ("run_id", "no_progress", "output", "verbose", "search_help", *NOT_IN_RUN_ID)}
     run_id = args.run_id or hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:12]
     total = None if args.no_progress else _count_rows(args.input, args.input_format, args.limit)
-    settings = SearchSettings(**{**settings.__dict__, "run_id": run_id, "progress_total": total})
+    settings = SearchSettings(**{**settings.__dict__, "run_id": run_id, "progress_total": total,
+                                 "cache_path": _cache_path(args)})
     return args, beam_args, settings, mapping
+
+
+def _cache_path(args) -> str | None:
+    if args.no_cache:
+        return None
+    if args.cache_dir:
+        return str(Path(args.cache_dir) / Path(CACHE_FILE).name)
+    if "://" in args.output:  # SQLite needs a local disk: a bucket gets no cache unless --cache-dir says where
+        return None
+    return str(Path(args.output) / CACHE_FILE)
 
 
 def _scorer_spec(args) -> ScorerSpec | None:
@@ -217,20 +245,36 @@ def _model_digest(settings: SearchSettings) -> str | None:
 
 
 def build_pipeline(pipeline: beam.Pipeline, args, settings: SearchSettings, mapping: FieldMapping) -> None:
-    """The labelled stages of generate, from reading problems to writing shards."""
+    """The labelled stages of generate, from reading problems to writing shards.
+
+    Problems whose part file an earlier attempt committed are not searched again: their rows are
+    read back from the parts (``transforms.io.resume``) and written into the shards with the new ones.
+    """
     read = ReadProblems(args.input, args.input_format, args.hf_split, args.hf_config, args.limit)
     ingested = pipeline | "Ingest" >> IngestProblems(read, mapping)
     problems = ingested["problems"]
+    out = args.output
+    finished = finished_keys(out)
     searched = (problems
+                | "SkipFinished" >> beam.Filter(lambda p, done: part_key(p["problem_id"]) not in done, finished)
                 | "Batch" >> beam.BatchElements(min_batch_size=args.batch_size, max_batch_size=args.batch_size)
                 | "Search" >> beam.ParDo(SearchDoFn(settings)).with_outputs(DEAD, main="trees"))
-    out = args.output
-    _ = searched.trees | "WriteNodes" >> WriteShards(f"{out}/nodes", "nodes", NODES_V1, args.num_shards, ("problem_id", "path"))
+    trees = searched.trees | "CommitTrees" >> beam.ParDo(CommitParts(parts_dir(out, "nodes"), NODES_V1, NODE_ORDER))
+    search_dead = (searched[DEAD] | "KeySearchDead" >> beam.Map(lambda d: (d["record_id"], [d]))
+                   | "CommitSearchDead" >> beam.ParDo(CommitParts(parts_dir(out, "dead_letters"), DEAD_LETTERS_V1, DEAD_ORDER))
+                   | "UnkeySearchDead" >> beam.FlatMap(lambda kv: kv[1]))
+    earlier_trees = pipeline | "ResumedTrees" >> ReadParts(
+        committed_parts(out, "nodes"), "problem_id", "problems_resumed", count_if=lambda row: row["depth"] == 0)
+    earlier_dead = (pipeline | "ResumedSearchDead" >> ReadParts(
+        committed_parts(out, "dead_letters"), "record_id", "dead_letters_search")
+        | "UnkeyResumedDead" >> beam.FlatMap(lambda kv: kv[1]))
+    _ = ((trees, earlier_trees) | "AllTrees" >> beam.Flatten()
+         | "WriteNodes" >> WriteShards(f"{out}/nodes", "nodes", NODES_V1, args.num_shards, NODE_ORDER))
     _ = (problems | "KeyProblems" >> beam.Map(lambda p: (p["problem_id"], [p]))
          | "WriteProblems" >> WriteShards(f"{out}/problems", "problems", PROBLEMS_V1, 1, ("problem_id",)))
-    _ = ((ingested["dead"], searched[DEAD]) | "AllDeadLetters" >> beam.Flatten()
+    _ = ((ingested["dead"], search_dead, earlier_dead) | "AllDeadLetters" >> beam.Flatten()
          | "KeyDead" >> beam.Map(lambda d: (d["stage"], [d]))
-         | "WriteDeadLetters" >> WriteShards(f"{out}/dead_letters", "dead_letters", DEAD_LETTERS_V1, 1, ("stage", "record_id", "reason")))
+         | "WriteDeadLetters" >> WriteShards(f"{out}/dead_letters", "dead_letters", DEAD_LETTERS_V1, 1, DEAD_ORDER))
 
 
 def run(argv=None) -> dict:
@@ -238,8 +282,7 @@ def run(argv=None) -> dict:
     try:
         args, beam_args, settings, mapping = resolve_args(argv)
         log_file = log_path(args.output, "generate")
-        for prefix in ("nodes", "problems", "dead_letters"):
-            clear_shards(f"{args.output}/{prefix}", prefix)
+        resumed = prepare_output(args, settings)
         total = settings.progress_total
         stage(f"read: {'?' if total is None else total} rows from {', '.join(map(_shown, args.input))} -> {args.output}"
               + ("" if args.verbose else f" (library logs: {log_file})"))
@@ -250,21 +293,52 @@ def run(argv=None) -> dict:
             # Empty tables still get a shard: the summary and queries name them, so they must exist.
             for prefix, schema in (("nodes", NODES_V1), ("problems", PROBLEMS_V1), ("dead_letters", DEAD_LETTERS_V1)):
                 ensure_shard(f"{args.output}/{prefix}", prefix, schema)
-    except (UsageError, IngestError) as err:
+    except (UsageError, IngestError, RunMismatch) as err:
         fail(str(err))
     from pipelines.summary import summarize
 
-    summary = summarize(args.output, counters(result))
+    counts = counters(result)
+    summary = summarize(args.output, counts)
+    metrics = run_metrics(result, counts, resumed)
+    summary["metrics"] = metrics
+    summary["text"] += "\n" + metrics_text(metrics)
     model_id = summary.get("model_id") or settings.policy.model
     write_manifest(args.output, {
         "run_id": settings.run_id, "pipeline": "generate", "config": vars(args),
         "search": settings.search, "search_config_hash": settings.config_hash(),
         "model_id": model_id, "model_digest": _model_digest(settings),
         "verifier": summary.get("verifier"), "counts": summary["counts"],
+        "metrics": metrics,
     })
     stage(f"write: {summary['counts']['nodes']} nodes, manifest.json")
     print(summary["text"].rstrip() + ("" if args.verbose else f"\n  library logs: {log_file}"))
     return summary
+
+
+def prepare_output(args, settings: SearchSettings) -> int:
+    """Claim the output folder for this run (resume or overwrite; see ``transforms.io.resume``) and remove
+    the final shards and manifest, which the run writes again. Returns the problems already finished."""
+    out = args.output
+    manifest = Path(out) / "manifest.json"
+    manifest_run = json.loads(manifest.read_text()).get("run_id") if manifest.exists() else None
+    config = {k: v for k, v in vars(args).items() if k not in NOT_IN_RUN_ID}
+    finished = start_run(out, settings.run_id, config, overwrite=args.overwrite, manifest_run_id=manifest_run)
+    if manifest.exists():
+        manifest.unlink()  # written again at the end: a folder with a manifest holds a finished run
+    for prefix in ("nodes", "problems", "dead_letters"):
+        clear_shards(f"{out}/{prefix}", prefix)
+    return finished
+
+
+def run_metrics(result, counts: dict[str, int], resumed: int) -> dict:
+    """Distributions, cache hit rates and resume counts for the summary and the manifest."""
+    cache = {}
+    for kind in CACHE_KINDS:
+        hits, misses = counts.get(f"cache_{kind}_hits", 0), counts.get(f"cache_{kind}_misses", 0)
+        if hits + misses:
+            cache[kind] = {"hits": hits, "misses": misses, "hit_rate": round(hits / (hits + misses), 4)}
+    return {"distributions": distributions(result), "cache": cache,
+            "resume": {"problems_finished_before": resumed, "trees_resumed": counts.get("problems_resumed", 0)}}
 
 
 if __name__ == "__main__":

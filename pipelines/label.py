@@ -31,11 +31,12 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from pipelines.common import (OneLineParser, UsageError, counters, ensure_shard, fail, log_path, parse_pipeline_args,
                               python_command, quiet_console, stage, write_manifest)
 from pipelines.summary import dead_letter_lines
+from pipelines.run_checks import check_generate_run
 from schemas import DEAD_LETTERS_V1, PAIR_KINDS, PAIRS_V1, SFT_V1, STEPS_V1
-from transforms.ingest import DEAD, dead_letter
+from transforms.io.ingest import DEAD, dead_letter
 from transforms.labels import LABEL_FUNCTIONS, LabelError, LabelOptions, label_rows
 from transforms.labels.options import option_groups
-from transforms.shards import ReadTrees, WriteShards, clear_shards
+from transforms.io.shards import ReadTrees, WriteShards, clear_shards
 
 DEAD_PREFIX = "label_dead_letters"  # shares dead_letters/ with generate's shards without touching them
 # table -> (schema, sort keys of its shards)
@@ -71,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "(default: --shards, so queries see nodes and labels together)")
     io.add_argument("--num-shards", type=int, default=2, help="shards per derived table (default 2)")
     io.add_argument("--run-id", help="label run id (default: a hash of the options and the input shard files)")
+    io.add_argument("--combine-runs", action="store_true",
+                    help="label trees of several generate runs together (default: refuse; the manifest names each run)")
     io.add_argument("--verbose", action="store_true", help="library logs on the console, not <output>/logs/label.log")
     add_option_flags(parser)
     return parser
@@ -104,6 +107,7 @@ def resolve_args(argv=None):
     except ValueError as err:
         raise UsageError(str(err)) from None
     inputs = [f"{m.path}:{m.size_in_bytes}" for table in ("nodes", "problems") for m in _require_shards(args.shards, table)]
+    check_generate_run(args.shards, args.combine_runs)
     # Same options over other trees (a re-run of generate) must give another id: the input files count.
     payload = json.dumps({"options": options.as_dict(), "inputs": sorted(inputs)}, sort_keys=True)
     return args, beam_args, options, args.run_id or hashlib.sha256(payload.encode()).hexdigest()[:12]
@@ -195,10 +199,19 @@ def summarize(args, counts: dict[str, int], label_run_id: str) -> dict:
             "text": "\n".join(lines)}
 
 
+def forget_label_run(output: str) -> None:
+    """Remove the label manifest first: it is written last, so a killed run leaves none (export refuses)."""
+    manifests = FileSystems.match([FileSystems.join(output, "label", "manifest*")])[0].metadata_list
+    manifests += FileSystems.match([FileSystems.join(output, "label", "manifest", "*.parquet")])[0].metadata_list
+    if manifests:
+        FileSystems.delete([m.path for m in manifests])
+
+
 def run(argv=None) -> dict:
     """Run label; returns the summary dict (also printed)."""
     try:
         args, beam_args, options, label_run_id = resolve_args(argv)
+        forget_label_run(args.output)
         for folder, prefix, _ in _outputs(args.output):
             clear_shards(folder, prefix)
         log_file = log_path(args.output, "label")

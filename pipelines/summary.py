@@ -63,3 +63,19 @@ def dead_letter_lines(con, output: str) -> list[str]:
 
 def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "n/a"
+
+
+def metrics_text(metrics: dict) -> str:
+    """Lines for the distributions (mean, min, max per problem / call), cache hit rates and resume counts."""
+    lines = []
+    for name, d in sorted(metrics.get("distributions", {}).items()):
+        lines.append(f"  {name}: mean {d['mean']:g}, min {d['min']}, max {d['max']} (n={d['count']})")
+    cache = metrics.get("cache", {})
+    if cache:
+        lines.append("  request cache: " + ", ".join(
+            f"{kind} {c['hits']}/{c['hits'] + c['misses']} hits ({c['hit_rate']:.0%})" for kind, c in sorted(cache.items())))
+    resume = metrics.get("resume", {})
+    if resume.get("trees_resumed"):
+        lines.append(f"  resumed: {resume['trees_resumed']} trees from earlier attempts (_parts/), "
+                     "the rest searched in this one")
+    return "\n".join(lines)

@@ -1,19 +1,18 @@
 -- Token cost per correct trace: all tokens generated for a problem's tree divided by its correct
 -- terminal steps (what one correct trace cost), and the mean tokens along a correct trace itself.
--- The last row, problem_id '(all)', totals every problem.
-WITH RECURSIVE walk AS (
-    SELECT run_id, problem_id, node_id, coalesce(num_tokens, 0) AS path_tokens
+-- The last row, problem_id '(all)', totals every problem. No recursion: ancestors come from the stored
+-- `path` column (a prefix join, see paths.sql).
+WITH correct AS (
+    SELECT run_id, problem_id, node_id, unnest(range(0, depth + 1)) AS k, string_split(path, '.') AS parts
     FROM nodes
-    WHERE parent_id IS NULL
-    UNION ALL
-    SELECT c.run_id, c.problem_id, c.node_id, w.path_tokens + coalesce(c.num_tokens, 0)
-    FROM nodes c
-    JOIN walk w ON c.parent_id = w.node_id AND c.run_id = w.run_id AND c.problem_id = w.problem_id
+    WHERE is_terminal AND verdict
 ),
-traces AS (
-    SELECT n.problem_id, w.path_tokens
-    FROM nodes n JOIN walk w USING (run_id, problem_id, node_id)
-    WHERE n.is_terminal AND n.verdict
+traces AS (  -- tokens along each correct trace: its ancestors are the nodes whose path is a prefix of its own
+    SELECT c.problem_id, sum(coalesce(a.num_tokens, 0)) AS path_tokens
+    FROM correct c
+    JOIN nodes a ON a.run_id = c.run_id AND a.problem_id = c.problem_id
+                AND a.path = array_to_string(c.parts[1:c.k], '.')
+    GROUP BY c.run_id, c.problem_id, c.node_id
 ),
 per_problem AS (
     SELECT problem_id,

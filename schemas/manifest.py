@@ -16,4 +16,6 @@ MANIFEST_V1 = versioned("manifest", 1, [
     documented("model_digest", pa.string(), "SHA-256 over the model's weight and config files (null for a remote server)."),
     documented("verifier", pa.string(), "Verifier name and version."),
     documented("counts", pa.string(), "JSON of counts: read, accepted, dead-lettered, searched, nodes, tokens, correct..."),
+    documented("metrics", pa.string(), "JSON of Beam distributions (count, sum, min, max, mean), request-cache hit rates "
+                                       "and resume counts (null where the pipeline records none)."),
 ])

@@ -62,7 +62,7 @@ def test_input_takes_several_paths_and_globs(tmp_path, gsm8k_rows):
             "--output", str(tmp_path / "out")]
     args, _, settings, _ = resolve_args(argv)
     assert len(args.input) == 3 and args.input_format == "jsonl" and settings.progress_total == 6
-    from transforms.ingest import ReadProblems
+    from transforms.io.ingest import ReadProblems
 
     records = ReadProblems(args.input, "jsonl", limit=10).records_on_driver()
     assert [r.locator[0].rsplit("/", 1)[1] for r in records] == ["a.jsonl"] * 2 + ["b.jsonl"] * 3 + ["c.jsonl"]

@@ -3,7 +3,7 @@
 import json
 
 from pipelines.generate import DEMO_INPUT, resolve_args
-from transforms.ingest import PRESETS, RawRecord, problem_from_record
+from transforms.io.ingest import PRESETS, RawRecord, problem_from_record
 
 
 def test_demo_sample_is_24_valid_distinct_gsm8k_train_problems():

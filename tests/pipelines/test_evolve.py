@@ -142,3 +142,16 @@ def test_demo_splits_the_bundled_sample_by_its_fixed_rule(tmp_path):
     assert not set(ids["heldout"]) & (set(ids["bootstrap"]) | set(ids["train"]))
     assert args.step_format == "rstar" and args.recipe == "rstar" and args.rounds == 1
     assert resolve_args(["--demo", "--output", str(tmp_path / "demo"), "--rounds", "2"]).rounds == 2  # user options win
+
+
+def test_a_stale_generate_loses_its_resume_parts(tmp_path):
+    """generate resumes a killed run from _parts/ (same options): new problems must not reuse them."""
+    argv = _argv(tmp_path)
+    run(argv, runner=FakeRunner())
+    parts = tmp_path / "evolve" / "round-1" / "trees" / "_parts"
+    parts.mkdir()
+    (parts / "run.json").write_text("{}")
+    assert run(argv, runner=FakeRunner()) == {0: [], 1: [], 2: []} and parts.exists()  # fresh: untouched
+    (tmp_path / "train.jsonl").write_text('{"question": "1+2?", "answer": "3"}\n')
+    run(argv, runner=FakeRunner())
+    assert not parts.exists()

@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from schemas import SFT_V1
 from tests.conftest import REPO
-from transforms.shards import shard_name, write_table
+from transforms.io.shards import shard_name, write_table
 
 QUESTION = "{} has 2 apples and gets 3 more. How many apples does {} have now?"
 ROUND_STAGES = ["generate", "label", "train-sft", "train-ppm", "evaluate"]

@@ -142,10 +142,10 @@ def test_generate_label_export_end_to_end(tmp_path, tiny_policy, tiny_policy_spe
     # The tiny model's answers are gibberish: a stored hand tree beside them gives the pairs.
     write_hand_trees(out, broken=False)
 
-    labelled = label(["--shards", str(out)])["counts"]
+    labelled = label(["--shards", str(out), "--combine-runs"])["counts"]
     assert labelled["trees_read"] == 6 == labelled["trees_labelled"] + labelled["dead_letters_label"]
     assert labelled["steps"] == generated["counts"]["nodes"] - 4 + 26  # every node but the roots
-    result = export(["--shards", str(out), "--output", str(tmp_path / "dataset")])
+    result = export(["--shards", str(out), "--output", str(tmp_path / "dataset"), "--combine-runs"])
 
     dataset = tmp_path / "dataset"
     header, body = _card(dataset)

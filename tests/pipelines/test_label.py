@@ -14,7 +14,7 @@ from schemas import DEAD_LETTERS_V1
 from tests.transforms.labels.hand_trees import write_hand_trees
 from transforms.labels.options import option_groups
 from transforms.search.tree import node_id
-from transforms.shards import write_table
+from transforms.io.shards import write_table
 from tests.cli import assert_one_error_line
 
 

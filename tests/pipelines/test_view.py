@@ -21,7 +21,7 @@ from schemas import NODES_V1, PROBLEMS_V1
 from tests.cli import assert_one_error_line
 from tests.transforms.labels.hand_trees import node_rows, problem_row
 from transforms.search.tree import Tree
-from transforms.shards import write_table
+from transforms.io.shards import write_table
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"  # .ci/setup installs Debian's chromium with apt

@@ -7,7 +7,7 @@ from queries.__main__ import main
 from schemas import NODES_V1
 from transforms.protocols import Verdict
 from transforms.search.tree import Tree
-from transforms.shards import write_table
+from transforms.io.shards import write_table
 
 
 def _store(tmp_path):

@@ -12,7 +12,7 @@ from queries.__main__ import main
 from schemas import DEAD_LETTERS_V1, PAIRS_V1, SFT_V1, STEPS_V1
 from tests.transforms.labels.hand_trees import node_rows, problem_row, tree_p1, tree_p2, write_hand_trees
 from transforms.labels import LabelOptions, label_rows
-from transforms.shards import write_table
+from transforms.io.shards import write_table
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from transforms.bootstrap.gsm8k_code import ConversionError, CodeTrace, gsm8k_to_code_steps, render_trace
-from transforms.code_steps import RSTAR, cumulative_code, format_output, parse_step
+from transforms.step_formats.code import RSTAR, cumulative_code, format_output, parse_step
 
 DEFAULT_INPUT = Path(__file__).resolve().parents[2] / "pipelines" / "data" / "gsm8k_train_solutions.jsonl"
 
@@ -113,7 +113,7 @@ def write_sft_table(written: list[dict], folder: str, source: str) -> Path:
     import pyarrow as pa
 
     from schemas import SFT_V1
-    from transforms.shards import shard_name, write_table
+    from transforms.io.shards import shard_name, write_table
 
     run_id = "bootstrap-" + hashlib.sha256(Path(source).read_bytes()).hexdigest()[:12]
     rows = [{"label_run_id": run_id, "run_id": run_id, "problem_id": str(r["id"]), "leaf_node_id": f"{r['id']}/final",

@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from transforms.code_steps import RSTAR, CodeStepFormat, render_steps
+from transforms.step_formats.code import RSTAR, CodeStepFormat, render_steps
 
 ANNOTATION = re.compile(r"<<([^<>]*?)=([^<>=]*)>>")
 NUMBER = re.compile(r"\d+(?:\.\d*)?|\.\d+")

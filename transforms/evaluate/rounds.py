@@ -40,6 +40,7 @@ class Stage:
     argv: tuple[str, ...]
     inputs: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
+    scratch: tuple[str, ...] = ()  # resumable state (not hashed), removed with the outputs when the stage is stale
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", self.module, *self.argv]
@@ -160,7 +161,7 @@ def run_stages(stages: Sequence[Stage], manifest: Manifest, runner: Callable[[St
 
 
 def clear_outputs(stage: Stage) -> None:
-    for output in map(Path, stage.outputs):
+    for output in map(Path, stage.outputs + stage.scratch):
         if output.is_dir():
             shutil.rmtree(output)
         elif output.exists():

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from transforms.labels.options import SftOptions, StepOptions
 from transforms.labels.outcomes import code_failed, terminal_reward
-from transforms.code_steps import PRESETS as CODE_FORMATS
 from transforms.search.code_mode import path_text
 from transforms.search.tree import Node, Tree
-from transforms.steps import STEP_SEPARATOR
+from transforms.step_formats.code import PRESETS as CODE_FORMATS
+from transforms.step_formats.text import STEP_SEPARATOR
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from schemas import TRL_PREFERENCE_V1, TRL_SFT_V1, TRL_STEPWISE_V1
-from transforms.steps import STEP_SEPARATOR
+from transforms.step_formats.text import STEP_SEPARATOR
 
 # One row per terminal step: the steps from the root to it (ancestors share a path prefix).
 _STEPWISE = """

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Sequence
 
 from transforms.protocols import ScoreRequest
-from transforms.steps import STEP_SEPARATOR
+from transforms.step_formats.text import STEP_SEPARATOR
 
 SCORER_BACKENDS = ("vllm", "transformers")
 ACTIVATIONS = ("auto", "none", "sigmoid", "tanh", "softmax")

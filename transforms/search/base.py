@@ -20,12 +20,12 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Generator, Sequence, Union
 
-from transforms.code_steps import CodeStepFormat
+from transforms.step_formats.code import CodeStepFormat
 from transforms.protocols import Executor, GenerationRequest, SamplingSpec, ScoreRequest, Sample, Verifier
 from transforms.search import code_mode
 from transforms.search.endings import EMPTY_STEP, LENGTH, NO_ANSWER, end_branch
 from transforms.search.tree import Node, Tree
-from transforms.steps import STEP_SEPARATOR, split_sample
+from transforms.step_formats.text import STEP_SEPARATOR, split_sample
 from transforms.verify.latex import last_boxed
 
 DEFAULT_SYSTEM_PROMPT = (

@@ -1,7 +1,7 @@
 """Best-of-N sampling: N whole solutions per problem, each stored as a chain of step nodes.
 
 Every sample is one engine request with ``n`` samples; each is split into steps at blank lines
-(``transforms.steps``) and hung under the root; a sample that states an answer is verified as a whole,
+(``transforms.step_formats.text``) and hung under the root; a sample that states an answer is verified as a whole,
 any other ends unverified (``transforms.search.endings``: empty, ``length`` or ``no_answer``).
 Selection among the N (majority vote, scorer-weighted vote) is a label-time decision on the stored tree.
 

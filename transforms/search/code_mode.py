@@ -1,6 +1,6 @@
 """Code-augmented steps inside tree search (rStar-Math, arXiv 2501.04519, Sec. 3.1; AlphaMath's tool steps).
 
-In code mode (``SearchEnv.step_format`` set to a ``transforms.code_steps.CodeStepFormat``) each
+In code mode (``SearchEnv.step_format`` set to a ``transforms.step_formats.code.CodeStepFormat``) each
 step is one Python block with the reasoning in comments, or a final step stating ``\\boxed{}``.
 After a step is sampled it is parsed (``parse_step``); a code step's *cumulative* code (the code of
 every earlier step on its path that ran cleanly, then its own) runs in the sandboxed executor; the
@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from transforms.code_steps import (
+from transforms.step_formats.code import (
     CodeStepFormat, cumulative_code, format_output, parse_step, render_step, render_steps,
 )
 from transforms.protocols import Executor

@@ -9,7 +9,7 @@ import pytest
 from schemas import SFT_V1
 from transforms.bootstrap import ConversionError, gsm8k_to_code_steps, render_trace
 from transforms.bootstrap.__main__ import check_trace, run, step_programs
-from transforms.code_steps import parse_step
+from transforms.step_formats.code import parse_step
 
 SAMPLE = Path(__file__).resolve().parents[3] / "pipelines" / "data" / "gsm8k_train_solutions.jsonl"
 

@@ -15,7 +15,7 @@ import pyarrow as pa
 from schemas import NODES_V1, PROBLEMS_V1
 from transforms.protocols import Verdict
 from transforms.search.tree import Tree
-from transforms.shards import write_table
+from transforms.io.shards import write_table
 
 RIGHT = Verdict(True, "numeric", "5", "boxed")
 CREATED = datetime(2025, 1, 1, tzinfo=timezone.utc)

@@ -9,7 +9,7 @@ from transforms.policy import PolicySpec, build_policy
 
 
 def test_importing_the_project_does_not_import_vllm():
-    code = ("import sys, transforms, transforms.search, transforms.ingest, transforms.policy, pipelines.generate, "
+    code = ("import sys, transforms, transforms.search, transforms.io.ingest, transforms.policy, pipelines.generate, "
             "queries, schemas; assert 'vllm' not in sys.modules and 'torch' not in sys.modules, 'heavy import'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 

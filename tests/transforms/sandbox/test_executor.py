@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from transforms.code_steps import cumulative_code
+from transforms.step_formats.code import cumulative_code
 from transforms.protocols import ExecutionResult, Executor
 from transforms.sandbox import ISOLATION_ORDER, SandboxExecutor, SandboxLimits, is_secret_name, scrub_env
 from transforms.sandbox import worker as worker_module

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.fakes import ExactVerifier, ScriptedPolicy
-from transforms.code_steps import RSTAR
+from transforms.step_formats.code import RSTAR
 from transforms.sandbox import SandboxExecutor, SandboxLimits
 from transforms.search import get_search
 from transforms.search.base import SearchEnv

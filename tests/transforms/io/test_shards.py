@@ -4,7 +4,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 import apache_beam as beam
 
 from schemas import DEAD_LETTERS_V1
-from transforms.shards import WriteShards, clear_shards, shard_name, shard_of
+from transforms.io.shards import WriteShards, clear_shards, shard_name, shard_of
 
 
 def test_shard_of_is_stable_and_in_range():

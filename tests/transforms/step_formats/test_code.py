@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from transforms.code_steps import (
+from transforms.step_formats.code import (
     ALPHAMATH,
     PRESETS,
     RSTAR,

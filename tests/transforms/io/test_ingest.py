@@ -5,7 +5,7 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from transforms.ingest import (DEAD, PRESETS, FieldMapping, IngestError, IngestProblems, RawRecord, ReadProblems,
+from transforms.io.ingest import (DEAD, PRESETS, FieldMapping, IngestError, IngestProblems, RawRecord, ReadProblems,
                                detect_format, last_boxed, match_files, problem_from_record)
 
 

@@ -13,9 +13,13 @@ from dataclasses import dataclass, field
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from transforms.ingest import DEAD, dead_letter
+from transforms.io.ingest import DEAD, dead_letter
 from transforms.policy import PolicySpec, shared_policy
-from transforms.progress import Progress
+from transforms.runner.metrics import TimedExecutor, TimedVerifier
+from transforms.runner.progress import Progress
+from transforms.io.request_cache import KINDS as CACHE_KINDS
+from transforms.io.request_cache import (CacheStats, CachedExecutor, CachedPolicy, CachedScorer, RequestStore,
+                                      executor_digest, policy_digest, scorer_digest)
 from transforms.scorer import ScorerSpec, shared_scorer
 from transforms.search import config_hash, get_search
 from transforms.search.base import DEFAULT_SYSTEM_PROMPT, SearchEnv
@@ -37,11 +41,12 @@ class SearchSettings:
     progress_total: int | None = None
     verify_options: tuple[tuple[str, str], ...] = field(default=())
     scorer: ScorerSpec | None = None
-    step_format: str = "text"  # text, or a code-step format from transforms.code_steps.PRESETS
+    step_format: str = "text"  # text, or a code-step format from transforms.step_formats.code.PRESETS
     sandbox_timeout_s: float = 10.0
     # continuous: each tree's requests go to the engine as they arise (transforms.search.continuous);
     # lockstep: the reference round-by-round Scheduler. Both grow the same trees.
     scheduler: str = "continuous"
+    cache_path: str | None = None  # SQLite request cache (transforms.io.request_cache); None: no cache
 
     def __post_init__(self) -> None:
         if self.scheduler not in SCHEDULERS:
@@ -49,7 +54,7 @@ class SearchSettings:
 
     def code_format(self):
         """The code-step format, or None in plain-text mode."""
-        from transforms.code_steps import PRESETS
+        from transforms.step_formats.code import PRESETS
 
         if self.step_format == "text":
             return None
@@ -84,17 +89,29 @@ class SearchDoFn(beam.DoFn):
         self.nodes = Metrics.counter("treemill", "nodes")
         self.tokens = Metrics.counter("treemill", "generated_tokens")
         self.dead = Metrics.counter("treemill", "dead_letters_search")
+        self.tokens_per_problem = Metrics.distribution("treemill", "tokens_per_problem")
+        self.nodes_per_tree = Metrics.distribution("treemill", "nodes_per_tree")
+        self.cache_counters = {(kind, outcome): Metrics.counter("treemill", f"cache_{kind}_{outcome}")
+                               for kind in CACHE_KINDS for outcome in ("hits", "misses")}
 
     def setup(self):
-        self.policy = shared_policy(self.settings.policy)
-        self.scorer = shared_scorer(self.settings.scorer) if self.settings.scorer else None
-        self.verifier = make_verifier(self.settings.verify_options)
-        self.code_format = self.settings.code_format()
-        self.executor = self._sandbox() if self.code_format else None
+        # Cheap settings here; the engine, scorer, verifier pool and sandbox start with the first
+        # batch (_start_backends): a resumed run whose problems are all finished never loads a model.
+        self.policy = None
+        self.cache = None
         self.algorithm = self.settings.algorithm()
         self.config = self.settings.config()
         self.config_digest = self.settings.config_hash()
         self.progress = Progress(self.settings.progress_total) if self.settings.progress_total else None
+
+    def _start_backends(self):
+        self.policy = shared_policy(self.settings.policy)
+        self.scorer = shared_scorer(self.settings.scorer) if self.settings.scorer else None
+        self.verifier = TimedVerifier(make_verifier(self.settings.verify_options))
+        self.code_format = self.settings.code_format()
+        self.executor = TimedExecutor(self._sandbox()) if self.code_format else None
+        if self.settings.cache_path:
+            self._use_cache(RequestStore(self.settings.cache_path))
 
     def _sandbox(self):
         from transforms.sandbox import SandboxExecutor, SandboxLimits
@@ -111,14 +128,38 @@ class SearchDoFn(beam.DoFn):
                          step_format=self.code_format, executor=self.executor,
                          verifier=self.verifier, seed=s.seed, max_tokens_per_problem=s.max_tokens_per_problem,
                          has_scorer=self.scorer is not None)
+    def _use_cache(self, store: RequestStore) -> None:
+        """Route policy, scorer and sandbox calls through the on-disk request cache."""
+        self.cache, self._reported = store, CacheStats()
+        self.policy = CachedPolicy(self.policy, store, policy_digest(self.policy, self.settings.policy))
+        if self.scorer is not None:
+            self.scorer = CachedScorer(self.scorer, store, scorer_digest(self.scorer, self.settings.scorer))
+        if self.executor is not None:
+            from transforms.sandbox.cache import is_cacheable
+
+            self.executor = CachedExecutor(self.executor, store, executor_digest(self.executor.limits), is_cacheable)
+
+    def _report_cache(self) -> None:
+        """Add this batch's hits and misses to the pipeline's counters."""
+        if self.cache is None:
+            return
+        for kind in CACHE_KINDS:
+            for outcome, now, before in (("hits", self.cache.stats.hits, self._reported.hits),
+                                         ("misses", self.cache.stats.misses, self._reported.misses)):
+                self.cache_counters[(kind, outcome)].inc(now[kind] - before[kind])
+                before[kind] = now[kind]
 
     def teardown(self):
+        if getattr(self, "cache", None) is not None:
+            self.cache.close()
         for name in ("verifier", "executor"):
             close = getattr(getattr(self, name, None), "close", None)
             if close:
                 close()
 
     def process(self, problems: list[dict]):
+        if self.policy is None:
+            self._start_backends()
         s = self.settings
         trees = [Tree(p["problem_id"], p["question"], p["gold_answer"]) for p in problems]
         scheduler = make_scheduler(s.scheduler, self.policy, scorer=self.scorer)
@@ -134,8 +175,11 @@ class SearchDoFn(beam.DoFn):
                                         search_config_hash=self.config_digest, verifier=verifier_tag)
             node_count += len(rows)
             self.searched.inc()
+            self.nodes_per_tree.update(len(rows))
+            self.tokens_per_problem.update(outcome.env.generated_tokens)
             yield problem["problem_id"], rows
         self.nodes.inc(node_count)
         self.tokens.inc(scheduler.stats.generated_tokens)
+        self._report_cache()
         if self.progress:
             self.progress.update(len(problems), node_count, scheduler.stats.generated_tokens)

@@ -1,6 +1,6 @@
 import io
 
-from transforms.progress import Progress
+from transforms.runner.progress import Progress
 
 
 def test_progress_line_reports_rate_and_eta():

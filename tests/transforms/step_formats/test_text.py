@@ -1,5 +1,5 @@
 from transforms.protocols import Sample
-from transforms.steps import split_sample, split_steps
+from transforms.step_formats.text import split_sample, split_steps
 
 
 def test_split_steps_on_blank_lines_and_drops_empty_chunks():
