@@ -37,8 +37,8 @@ pipelines/data/gsm8k_train_solutions.jsonl holds GSM8K train rows 0-599. Rows 0-
 pool, rows 400-599 are held out. Round 0 bootstraps on the code traces of pool rows 0 to DEMO_BOOTSTRAP-1
 (those whose annotations convert and run); round 1 searches the next DEMO_TRAIN pool rows (problems the
 bootstrap did not train on); every round is evaluated on the first DEMO_EVAL held-out rows (400, 401,
-...), which nothing trains or tunes on. Sizes are set so the run fits a 2-core CPU (see
-docs/benchmarks.md for what it measured). Options given after --demo override its settings.
+...), which nothing trains or tunes on. Sized for a 2-core CPU (one run took 67 minutes on a loaded
+machine: docs/benchmarks.md). Options given after --demo override its settings.
 """
 
 from __future__ import annotations
