@@ -32,7 +32,6 @@ import argparse
 import dataclasses
 import hashlib
 import json
-import logging
 import sys
 import time
 from dataclasses import dataclass
@@ -44,7 +43,8 @@ from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines import generate
-from pipelines.common import UsageError, counters, fail, parse_pipeline_args, write_manifest
+from pipelines.common import (UsageError, counters, fail, log_path, parse_pipeline_args, quiet_console, stage,
+                              write_manifest)
 from pipelines.search_help import search_help
 from schemas import DEAD_LETTERS_V1, EVAL_RESULTS_V1, NODES_V1, PROBLEMS_V1
 from transforms.evaluate.methods import Method, SearchGroup, curve_ks, parse_methods, plan_searches
@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     # generate's --search is refused here and its --demo text names generate's output: say evaluate's.
     actions = {flag: action for action in parser._actions for flag in action.option_strings}
     actions["--search"].help = argparse.SUPPRESS
+    actions["--verbose"].help = "show library logs (vLLM, Beam, torch) on the console instead of <output>/logs/evaluate.log"
     actions["--demo"].help = f"evaluate the bundled GSM8K sample into {DEMO_OUTPUT}/ unless --output is given (max_tokens=256)"
     actions["--search-param"].help = ("KEY=VALUE for every search with that option, or SEARCH.KEY=VALUE for one "
                                       "(best-of-n, greedy, sbs, mcts); repeatable")
@@ -180,9 +181,6 @@ def resolve_args(argv=None):
     args, beam_args, base, mapping = generate.settings_from_args(args, beam_args)
     settings = []
     for group in groups:
-        if base.step_format != "text" and group.search in generate.WHOLE_SOLUTION_SEARCHES:
-            raise UsageError(f"--step-format {base.step_format} needs step-level searches; method(s) "
-                             f"{', '.join(m.name for m in group.methods)} sample whole solutions")
         group_settings = dataclasses.replace(base, search=group.search, search_params=group_params(group, user_params),
                                              progress_total=None)
         try:
@@ -353,7 +351,7 @@ class EvaluateDoFn(SearchDoFn, _Scoring):
             seconds = elapsed / len(problems)
             self.tokens.inc(scheduler.stats.generated_tokens)
             if self.plan.show_progress:  # a long evaluation writes nothing until its end: say where it is
-                print(f"evaluate: {group.label} searched {len(problems)} problems in {elapsed:.1f} s "
+                print(f"[treemill evaluate] {group.label} searched {len(problems)} problems in {elapsed:.1f} s "
                       f"({scheduler.stats.generated_tokens} tokens)", file=sys.stderr, flush=True)
             digest = settings.config_hash()
             for i, outcome in enumerate(outcomes):
@@ -532,27 +530,31 @@ def run(argv=None) -> dict:
         from pipelines.evaluate_prm import run as run_prm
 
         return run_prm(argv[1:])
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         args, beam_args, plan, mapping = resolve_args(argv)
+        log_file = log_path(args.output, "evaluate")
         for folder, prefix in _outputs(args, plan):
             clear_shards(folder, prefix)
-        with beam.Pipeline(options=PipelineOptions(beam_args)) as pipeline:
-            if args.trees:
-                build_replay_pipeline(pipeline, args, plan)
-            else:
-                build_pipeline(pipeline, args, plan, mapping)
-        result = pipeline.result
+        source = f"stored trees in {args.trees}" if args.trees else ", ".join(args.input)
+        stage(f"evaluate: {', '.join(plan.requested)} on {source} -> {args.output}"
+              + ("" if args.verbose else f" (library logs: {log_file})"))
+        with quiet_console(log_file, args.verbose):
+            with beam.Pipeline(options=PipelineOptions(beam_args)) as pipeline:
+                if args.trees:
+                    build_replay_pipeline(pipeline, args, plan)
+                else:
+                    build_pipeline(pipeline, args, plan, mapping)
+            result = pipeline.result
+            summary = summarize(args, plan, counters(result))
     except (UsageError, IngestError) as err:
         fail(str(err))
-    summary = summarize(args, plan, counters(result))
     write_manifest(args.output, {
         "run_id": plan.run_id, "pipeline": "evaluate",
         "config": json.dumps({**vars(args), "methods": [m.name for m in plan.methods]}, sort_keys=True, default=str),
         "search": ",".join(g.search for g, _ in plan.groups), "search_config_hash": None,
         "model_id": summary["model_id"], "model_digest": None, "verifier": None, "counts": json.dumps(summary["counts"], sort_keys=True),
     })
-    print(summary["text"])
+    print(summary["text"] + ("" if args.verbose else f"\n  library logs: {log_file}"))
     return summary
 
 

@@ -43,7 +43,6 @@ DEMO_INPUT = Path(__file__).parent / "data" / "gsm8k_demo.jsonl"
 DEMO_OUTPUT = "out/demo"
 DEMO_SEARCH_PARAMS = ("n=4", "max_tokens=256")
 STEP_FORMATS = ("text", *sorted(CODE_FORMATS))
-WHOLE_SOLUTION_SEARCHES = ("best-of-n", "greedy")  # sample whole solutions: no room to run code between steps
 NOT_IN_RUN_ID = ("overwrite", "cache_dir", "no_cache")  # how a run is resumed or cached, not what it makes
 NODE_ORDER = ("problem_id", "path")
 DEAD_ORDER = ("stage", "record_id", "reason")
@@ -84,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--system-prompt", default=DEFAULT_SYSTEM_PROMPT, help="system message for the policy")
     search.add_argument("--step-format", choices=STEP_FORMATS, default="text",
                         help="text: steps separated by blank lines (default); rstar / alphamath: code-augmented steps, "
-                             "each executed in the sandbox with its output fed to the next step (step-level searches only)")
+                             "each executed in the sandbox with its output fed to the next step (best-of-n and greedy then grow step by step)")
     search.add_argument("--sandbox-timeout", type=float, default=10.0, help="wall-clock seconds per code execution (default 10)")
     search.add_argument("--verify-option", action="append", default=[], metavar="KEY=VALUE", help="verifier option, repeatable")
     model = parser.add_argument_group("policy model")
@@ -192,9 +191,6 @@ def settings_from_args(args, beam_args):
             system_prompt=args.system_prompt, max_tokens_per_problem=args.max_tokens_per_problem,
             verify_options=_pairs(args.verify_option, "--verify-option"), scorer=_scorer_spec(args),
             step_format=args.step_format, sandbox_timeout_s=args.sandbox_timeout)
-        if args.step_format != "text" and args.search in WHOLE_SOLUTION_SEARCHES:
-            raise UsageError(f"--step-format {args.step_format} needs a step-level search, not {args.search} "
-                             f"(choose one of {', '.join(sorted(set(SEARCHES) - set(WHOLE_SOLUTION_SEARCHES)))})")
         if args.sandbox_timeout <= 0:
             raise UsageError("--sandbox-timeout must be > 0")
         _check_scorer(settings)  # also validates the search options now, not inside a worker

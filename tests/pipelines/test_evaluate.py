@@ -99,7 +99,6 @@ def test_reselection_from_stored_trees_generates_nothing_and_agrees(evaluated, t
     (["--input", str(DEMO), "--output", "o", "--search", "sbs"], "drop --search"),
     (["--input", str(DEMO), "--output", "o", "--search-param", "sbs.max_depth=2"], "no method here runs search 'sbs'"),
     (["--input", str(DEMO), "--output", "o", "--search-param", "beam=2"], "no option 'beam'"),
-    (["--input", str(DEMO), "--output", "o", "--methods", "greedy", "--step-format", "rstar"], "needs a step-level search"),
     (["--trees", "/nonexistent", "--output", "o", "--methods", "maj@2"], "no nodes shards"),
     (["--trees", "/nonexistent", "--output", "o"], "--trees needs --methods"),
     (["--trees", "/nonexistent", "--output", "o", "--methods", "mcts"], "cannot be re-selected"),
@@ -117,9 +116,11 @@ MATH_ROWS = [
 ]
 
 
-@pytest.mark.parametrize("preset", ["gsm8k", "math"])
-def test_any_gsm8k_or_math_format_file(preset, tmp_path, tiny_policy, tiny_policy_spec):
-    """Full GSM8K rows (solutions ending in '#### answer', no id) and MATH rows (\\boxed answers)."""
+@pytest.mark.parametrize("preset, step_format", [("gsm8k", "text"), ("math", "text"), ("gsm8k", "rstar")])
+def test_any_gsm8k_or_math_format_file(preset, step_format, tmp_path, tiny_policy, tiny_policy_spec, capfd):
+    """Full GSM8K rows (solutions ending in '#### answer') and MATH rows (\\boxed answers); greedy and
+    maj@K also in code-step mode (chains grown one executed step at a time). The console is quiet:
+    stage lines and the summary; library output goes to logs/evaluate.log."""
     if preset == "gsm8k":
         path = DEMO.parent / "gsm8k_train_solutions.jsonl"
         golds = ["72", "10"]
@@ -130,7 +131,14 @@ def test_any_gsm8k_or_math_format_file(preset, tmp_path, tiny_policy, tiny_polic
     out = tmp_path / "out"
     summary = run(["--input", str(path), "--preset", preset, "--limit", "2", "--output", str(out),
                    *_engine_args(tiny_policy_spec), "--methods", "greedy,maj@2", "--search-param", "max_tokens=8",
-                   "--num-shards", "1"])
+                   "--search-param", "max_depth=2", "--step-format", step_format, "--num-shards", "1"])
     assert summary["counts"]["evaluated"] == 2
     stored = duckdb.sql(f"SELECT DISTINCT gold_answer FROM '{out}/results/*.parquet' ORDER BY 1").fetchall()
     assert [r[0] for r in stored] == sorted(golds)
+    console_out, console_err = capfd.readouterr()
+    assert all(line.startswith("[treemill") for line in console_err.splitlines()), console_err
+    assert console_out.startswith("treemill evaluate:") and f"library logs: {out}/logs/evaluate.log" in console_out
+    assert (out / "logs" / "evaluate.log").stat().st_size > 0
+    if step_format == "rstar":  # every step went through the code-step parser (and the sandbox, if well formed)
+        nodes = f"{out}/searches/best-of-n_n=2/nodes/*.parquet"
+        assert duckdb.sql(f"SELECT count(*) FROM '{nodes}' WHERE depth > 0 AND exec_status IS NULL").fetchall() == [(0,)]

@@ -104,3 +104,54 @@ def test_heldout_must_differ_from_training(tmp_path, capsys):
     argv = _argv(tmp_path)
     argv[argv.index("--eval-input") + 1] = argv[argv.index("--input") + 1]
     assert_one_error_line(run, argv, "must be held out", capsys)
+
+
+def test_bootstrap_round_zero_converts_then_fine_tunes_in_code_mode(tmp_path):
+    solutions = tmp_path / "solutions.jsonl"
+    solutions.write_text('{"question": "1+1?", "answer": "1+1=<<1+1=2>>2\\n#### 2"}\n')
+    rounds = plan(resolve_args(_argv(tmp_path, "--bootstrap", str(solutions), "--bootstrap-limit", "5",
+                                     "--train-set", "bootstrap:epochs=3")))
+    out = tmp_path / "evolve" / "round-0"
+    boot, sft, baseline = rounds[0][1]
+    assert (boot.module, boot.inputs) == ("transforms.bootstrap", (str(solutions),)) and "--limit" in boot.argv
+    assert sft.module == "trainers.sft" and sft.inputs[0] == str(out / "bootstrap" / "sft") and "--resume" in sft.argv
+    assert "epochs=3" in sft.argv and any(a.startswith("system_prompt=Solve the problem step by step. Write each step as a Python")
+                                           for a in sft.argv)  # the rStar code-step instructions generate prompts with
+    assert list(baseline.argv)[list(baseline.argv).index("--model") + 1] == str(out / "policy")
+    gen = list(rounds[1][1][0].argv)
+    assert gen[gen.index("--model") + 1] == str(out / "policy") and gen[gen.index("--step-format") + 1] == "rstar"
+    assert list(rounds[2][1][-1].argv)[list(rounds[2][1][-1].argv).index("--step-format") + 1] == "rstar"
+
+
+def test_a_bootstrap_file_needs_the_rstar_format(tmp_path, capsys):
+    solutions = tmp_path / "solutions.jsonl"
+    solutions.write_text("{}\n")
+    assert_one_error_line(run, _argv(tmp_path, "--bootstrap", str(solutions), "--step-format", "alphamath"),
+                          "needs --step-format rstar", capsys)
+
+
+def test_demo_splits_the_bundled_sample_by_its_fixed_rule(tmp_path):
+    from pipelines.evolve import DEMO_BOOTSTRAP, DEMO_EVAL, DEMO_TRAIN
+
+    args = resolve_args(["--demo", "--output", str(tmp_path / "demo")])
+    ids = {name: [json.loads(line)["id"] for line in (tmp_path / "demo" / "data" / f"{name}.jsonl").read_text().splitlines()]
+           for name in ("bootstrap", "train", "heldout")}
+    assert [len(ids[n]) for n in ("bootstrap", "train", "heldout")] == [DEMO_BOOTSTRAP, DEMO_TRAIN, DEMO_EVAL]
+    assert ids["bootstrap"][0] == "gsm8k-train-00000" and ids["train"][0] == f"gsm8k-train-{DEMO_BOOTSTRAP:05d}"
+    assert ids["heldout"][0] == "gsm8k-train-00400"  # held out: rows 400-599, never trained on
+    assert not set(ids["heldout"]) & (set(ids["bootstrap"]) | set(ids["train"]))
+    assert args.step_format == "rstar" and args.recipe == "rstar" and args.rounds == 1
+    assert resolve_args(["--demo", "--output", str(tmp_path / "demo"), "--rounds", "2"]).rounds == 2  # user options win
+
+
+def test_a_stale_generate_loses_its_resume_parts(tmp_path):
+    """generate resumes a killed run from _parts/ (same options): new problems must not reuse them."""
+    argv = _argv(tmp_path)
+    run(argv, runner=FakeRunner())
+    parts = tmp_path / "evolve" / "round-1" / "trees" / "_parts"
+    parts.mkdir()
+    (parts / "run.json").write_text("{}")
+    assert run(argv, runner=FakeRunner()) == {0: [], 1: [], 2: []} and parts.exists()  # fresh: untouched
+    (tmp_path / "train.jsonl").write_text('{"question": "1+2?", "answer": "3"}\n')
+    run(argv, runner=FakeRunner())
+    assert not parts.exists()

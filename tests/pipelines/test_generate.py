@@ -94,12 +94,6 @@ def test_generate_in_code_step_mode_runs_the_sandbox_end_to_end(tmp_path, tiny_p
     assert con.execute(f"SELECT count(*) FROM '{nodes}' WHERE depth > 0").fetchall()[0][0] >= good
 
 
-def test_code_steps_need_a_step_level_search(capsys):
-    with pytest.raises(SystemExit):
-        run(["--demo", "--step-format", "rstar"])
-    assert "needs a step-level search" in capsys.readouterr().err
-
-
 def test_a_clean_run_is_quiet_and_still_writes_every_table(tmp_path, tiny_policy, tiny_policy_spec, gsm8k_rows, capfd):
     """No dead letters: dead_letters/ still holds an (empty) shard, as the summary says. The console
     gets stage lines and the summary only; library output is in logs/generate.log. manifest.json

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import datasets
+import pyarrow.parquet as pq
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ def load_table(folder: str | Path, name: str, cache_dir: str | Path, run_ids: tu
     """Read table ``name`` with ``datasets`` (Arrow cache in ``cache_dir``, never in the data folder);
     keep only label runs in ``run_ids`` (if given)."""
     files = table_files(folder, name)
+    if all(pq.ParquetFile(f).metadata.num_rows == 0 for f in files):
+        raise ValueError(f"the {name!r} table under {folder} has no rows (did the search find any? see the label summary)")
     rows = datasets.load_dataset("parquet", data_files=[str(f) for f in files], split="train",
                                  cache_dir=str(cache_dir))
     if run_ids and "label_run_id" in rows.column_names:

@@ -1,6 +1,6 @@
 """``python -m transforms.bootstrap``: GSM8K train solutions -> an SFT-ready jsonl of rStar code traces.
 
-    python -m transforms.bootstrap --input train.jsonl --output code_sft.jsonl [--limit 500]
+    python -m transforms.bootstrap --input train.jsonl --output code_sft.jsonl [--limit 500] [--table DIR]
 
 Each row of the input needs ``question`` and ``answer`` (the GSM8K solution with ``<<...>>``
 annotations and ``#### answer``; ``id`` is kept if present). Every converted trace is executed in
@@ -8,7 +8,9 @@ the sandbox, step by step as the search does (each step's cumulative code); a tr
 if every step runs and the last printed value equals the final answer. The output blocks hold the
 sandbox's real output. Written rows: ``{id, question, gold_answer, messages}`` with the rStar
 system prompt, the question and the trace (TRL's conversational SFT layout). Rows that fail go to
-``OUTPUT.dead.jsonl`` with the reason: read = written + dead.
+``OUTPUT.dead.jsonl`` with the reason: read = written + dead. ``--table DIR`` also writes the kept
+traces as an ``sft`` table (schema sft/v1, ``DIR/sft/``) that ``python -m trainers.sft --data DIR``
+reads as it reads a label run (rank 1, Q 1: every kept trace is a correct one).
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ def run(argv=None) -> dict:
     parser.add_argument("--output", required=True, help="jsonl to write (dead rows go to OUTPUT.dead.jsonl)")
     parser.add_argument("--limit", type=int, help="convert only the first N rows")
     parser.add_argument("--timeout", type=float, default=10.0, help="wall-clock seconds per execution (default 10)")
+    parser.add_argument("--table", help="also write the kept traces as an sft table in DIR/sft/ (for trainers.sft --data DIR)")
     args = parser.parse_args(argv)
     from transforms.sandbox import SandboxExecutor, SandboxLimits
 
@@ -89,15 +92,38 @@ def run(argv=None) -> dict:
             continue
         written.append({"id": row.get("id"), "question": row["question"], "gold_answer": trace.answer, "messages": [
             {"role": "system", "content": RSTAR.instructions}, {"role": "user", "content": row["question"]},
-            {"role": "assistant", "content": render_trace(trace.steps, checked.outputs)}]})
+            {"role": "assistant", "content": render_trace(trace.steps, checked.outputs)}],
+            "steps": [render_trace([step], [output]) for step, output in zip(trace.steps, checked.outputs)]})
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("".join(json.dumps(r) + "\n" for r in written))
+    out.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "steps"}) + "\n" for r in written))
+    if args.table:
+        write_sft_table(written, args.table, args.input)
     dead_path = out.with_suffix(".dead.jsonl")
     dead_path.write_text("".join(json.dumps(d) + "\n" for d in dead))
     read = len(written) + len(dead)
     print(f"treemill bootstrap: read {read} = written {len(written)} ({out}) + dead {len(dead)} ({dead_path})")
     return {"read": read, "written": len(written), "dead": len(dead)}
+
+
+def write_sft_table(written: list[dict], folder: str, source: str) -> Path:
+    """The kept traces as sft/v1 rows: one correct trace per problem (rank 1), Q = 1 on every step."""
+    import hashlib
+
+    import pyarrow as pa
+
+    from schemas import SFT_V1
+    from transforms.io.shards import shard_name, write_table
+
+    run_id = "bootstrap-" + hashlib.sha256(Path(source).read_bytes()).hexdigest()[:12]
+    rows = [{"label_run_id": run_id, "run_id": run_id, "problem_id": str(r["id"]), "leaf_node_id": f"{r['id']}/final",
+             "rank": 1, "question": r["question"], "gold_answer": r["gold_answer"], "steps": r["steps"],
+             "solution": r["messages"][-1]["content"], "extracted_answer": r["gold_answer"], "mean_q": 1.0, "min_q": 1.0,
+             "num_steps": len(r["steps"]), "num_tokens": None, "verifier": "bootstrap: sandbox output equals the gold answer"}
+            for r in written]
+    path = Path(folder) / "sft" / shard_name("sft", 0, 1)
+    write_table(pa.Table.from_pylist(rows, schema=SFT_V1), str(path))
+    return path
 
 
 def _read(path: str, limit: int | None) -> tuple[list[dict], list[dict]]:

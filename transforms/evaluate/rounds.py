@@ -7,13 +7,21 @@ is skipped. Otherwise it runs, and its record (key, input and output hashes, cod
 written to the manifest at once, so a run killed between stages resumes at the first stage whose
 outputs are missing or stale and never redoes a finished one. Changing an input (new problems, a
 retrained checkpoint) makes that stage and every stage reading its outputs stale.
+
+Before a stage runs, its record is marked ``running`` with the new key. A stage that was killed while
+running (same key) keeps its partial outputs, so a trainer's checkpoints let it resume (``--resume``);
+a stage whose finished record has another key (stale) has its outputs removed first, so nothing of
+the old inputs is resumed from.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
+import runpy
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -32,6 +40,7 @@ class Stage:
     argv: tuple[str, ...]
     inputs: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
+    scratch: tuple[str, ...] = ()  # resumable state (not hashed), removed with the outputs when the stage is stale
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", self.module, *self.argv]
@@ -75,6 +84,25 @@ def run_in_subprocess(stage: Stage, cwd: str | None = None) -> None:
         raise StageFailed(f"stage {stage.name} failed (exit {done.returncode}): {' '.join(stage.command())}")
 
 
+def run_in_process(stage: Stage) -> None:
+    """Run the stage's module as ``python -m`` would, in this process: a pipeline module's ``run(argv)``
+    (its classes stay importable by name, as Beam needs), a package's ``__main__`` through ``runpy``.
+    Imports and engines are shared between stages; an exit status other than 0 is a failed stage."""
+    saved = sys.argv
+    sys.argv = [stage.module, *stage.argv]
+    try:
+        module = importlib.import_module(stage.module)
+        if hasattr(module, "run") and not hasattr(module, "__path__"):
+            module.run(list(stage.argv))
+        else:
+            runpy.run_module(stage.module, run_name="__main__", alter_sys=False)
+    except SystemExit as done:
+        if done.code not in (None, 0):
+            raise StageFailed(f"stage {stage.name} failed (exit {done.code}): python -m {stage.module} {' '.join(stage.argv)}") from None
+    finally:
+        sys.argv = saved
+
+
 @dataclass
 class Manifest:
     """The per-round record of stages, kept as JSON next to the round's outputs."""
@@ -95,7 +123,7 @@ class Manifest:
 
     def is_fresh(self, stage: Stage, key: str) -> bool:
         record = self.stages.get(stage.name)
-        if not record or record["key"] != key:
+        if not record or record["key"] != key or record.get("status", "done") != "done":
             return False
         return all(path_hash(p) == record["outputs"].get(p) for p in stage.outputs)
 
@@ -113,6 +141,11 @@ def run_stages(stages: Sequence[Stage], manifest: Manifest, runner: Callable[[St
         if manifest.is_fresh(stage, key):
             log(f"  {stage.name}: fresh, skipped")
             continue
+        record = manifest.stages.get(stage.name)
+        if record and record["key"] != key:
+            clear_outputs(stage)  # stale: its outputs came from other inputs, never resume from them
+        manifest.stages[stage.name] = {"key": key, "status": "running", "module": stage.module}
+        manifest.save()
         log(f"  {stage.name}: running python -m {stage.module} {' '.join(stage.argv)}")
         runner(stage)
         outputs = {p: path_hash(p) for p in stage.outputs}
@@ -120,8 +153,16 @@ def run_stages(stages: Sequence[Stage], manifest: Manifest, runner: Callable[[St
         if absent:
             raise StageFailed(f"stage {stage.name} finished without writing {', '.join(absent)}")
         manifest.stages[stage.name] = {
-            "key": key, "module": stage.module, "argv": list(stage.argv), "inputs": inputs, "outputs": outputs,
+            "key": key, "status": "done", "module": stage.module, "argv": list(stage.argv), "inputs": inputs, "outputs": outputs,
             "code_version": code_version, "finished_at": datetime.now(timezone.utc).isoformat()}
         manifest.save()
         ran.append(stage.name)
     return ran
+
+
+def clear_outputs(stage: Stage) -> None:
+    for output in map(Path, stage.outputs + stage.scratch):
+        if output.is_dir():
+            shutil.rmtree(output)
+        elif output.exists():
+            output.unlink()

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from transforms.labels.options import SftOptions, StepOptions
 from transforms.labels.outcomes import code_failed, terminal_reward
+from transforms.search.code_mode import path_text
 from transforms.search.tree import Node, Tree
+from transforms.step_formats.code import PRESETS as CODE_FORMATS
 from transforms.step_formats.text import STEP_SEPARATOR
 
 
@@ -25,7 +27,13 @@ class Trace:
 
     @property
     def text(self) -> str:
-        return STEP_SEPARATOR.join(self.steps)
+        """The trace as the policy writes it: steps joined by a blank line; in code mode each code
+        step followed by the sandbox output the policy was shown (rStar-Math trains on traces with
+        their outputs), in the format the steps were written in."""
+        fmt = _code_format(self.leaf)
+        if fmt is None:
+            return STEP_SEPARATOR.join(self.steps)
+        return path_text(fmt, self.leaf).rstrip()
 
     @property
     def scored(self) -> bool:
@@ -73,3 +81,11 @@ def select_sft(all_traces: list[Trace], options: SftOptions) -> list[Trace]:
     """
     keep = [t for t in all_traces if t.correct and t.scored and not (options.drop_code_errors and t.has_code_error)]
     return sorted(keep, key=rank_key)[:options.top_k]
+
+
+def _code_format(leaf: Node):
+    """The code-step format of a code-mode trace (by its first code step's opening tag), or None."""
+    for node in leaf.ancestors():
+        if node.code is not None:
+            return next((fmt for fmt in CODE_FORMATS.values() if fmt.code_open in node.step_text), None)
+    return None

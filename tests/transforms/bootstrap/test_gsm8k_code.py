@@ -3,8 +3,10 @@
 import json
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
+from schemas import SFT_V1
 from transforms.bootstrap import ConversionError, gsm8k_to_code_steps, render_trace
 from transforms.bootstrap.__main__ import check_trace, run, step_programs
 from transforms.step_formats.code import parse_step
@@ -69,7 +71,7 @@ def test_bundled_sample_runs_in_the_sandbox_and_prints_the_answer(tmp_path):
     """The CLI on the in-repo sample: every kept trace ran step by step in the sandbox and printed
     the gold answer last; the three that cannot are dead rows with the reason."""
     out = tmp_path / "code_sft.jsonl"
-    counts = run(["--input", str(SAMPLE), "--output", str(out)])
+    counts = run(["--input", str(SAMPLE), "--output", str(out), "--limit", "40", "--table", str(tmp_path / "table")])
     assert counts == {"read": 40, "written": 37, "dead": 3}
     dead = {d["id"]: d["reason"] for d in map(json.loads, out.with_suffix(".dead.jsonl").read_text().splitlines())}
     assert dead.keys() == {"gsm8k-train-00023", "gsm8k-train-00029", "gsm8k-train-00032"}
@@ -86,6 +88,12 @@ def test_bundled_sample_runs_in_the_sandbox_and_prints_the_answer(tmp_path):
         assert float(last_output) == pytest.approx(float(row["gold_answer"]))  # real sandbox output
     natalia = next(r for r in rows if r["id"] == "gsm8k-train-00000")["messages"][2]["content"]
     assert "```output\n24.0\n```" in natalia  # Python's own output, not the annotation's "24"
+    # The same traces as an sft/v1 table that trainers.sft reads like a label run's.
+    table = pq.read_table(tmp_path / "table" / "sft")
+    assert table.schema.equals(SFT_V1, check_metadata=False) and table.num_rows == 37
+    first = next(r for r in table.to_pylist() if r["problem_id"] == "gsm8k-train-00000")
+    assert first["solution"] == natalia and first["rank"] == 1 and first["num_steps"] == len(first["steps"]) == 3
+    assert "".join(first["steps"]) == natalia.replace("\n\n", "")
 
 
 def test_check_trace_rejects_failed_code():

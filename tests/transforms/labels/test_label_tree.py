@@ -122,3 +122,24 @@ def test_majority_at_k_and_curve_by_hand():
     curve = budget_curve([[("6", False), ("5", True), ("5", True)]])
     assert curve == [(1, 0.0, 0.0), (2, 1.0, 0.0), (3, 1.0, 1.0)]
     assert all(maj <= passed for _, passed, maj in curve)
+
+
+def test_code_mode_sft_traces_keep_the_outputs_the_policy_saw():
+    """A code-step trace is stored as the policy writes it with the sandbox's output after each code step
+    (the prompt format of the next round), in the format its steps were written in; text traces are
+    the steps joined by a blank line."""
+    from transforms.labels.traces import Trace
+
+    tree = Tree("p", "q", "5")
+    code = tree.root.add_child("```python\nx = 2 + 3\nprint(x)\n```", "code", code="x = 2 + 3\nprint(x)", exec_output="5")
+    final = code.add_child("The answer is \\boxed{5}.", "answer")
+    assert Trace(final, (1.0, 1.0), True, True).text == \
+        "```python\nx = 2 + 3\nprint(x)\n```\n```output\n5\n```\n\nThe answer is \\boxed{5}."
+    alpha = Tree("p", "q", "5")
+    step = alpha.root.add_child("<step><p>Add.</p><code>print(2 + 3)</code></step>", "code", code="print(2 + 3)", exec_output="5")
+    last = step.add_child("<step><p>Final Answer: 5</p></step>", "answer")
+    assert Trace(last, (1.0, 1.0), True, True).text == \
+        "<step><p>Add.</p><code>print(2 + 3)</code>\n<output>\n5\n</output>\n</step>\n<step><p>Final Answer: 5</p>\n</step>"
+    text = Tree("p", "q", "5")
+    prose = text.root.add_child("2 + 3 = 5.", "text").add_child("The answer is \\boxed{5}.", "answer")
+    assert Trace(prose, (1.0, 1.0), True, True).text == "2 + 3 = 5.\n\nThe answer is \\boxed{5}."

@@ -144,3 +144,27 @@ def test_the_scorer_sees_the_execution_outputs_the_policy_saw(sandbox):
     [steps] = scorer.calls[0]  # the root's one new child, BAD
     assert len(steps) == 1 and steps[0].startswith(BAD) and "```output\n" in steps[0]
     assert "ZeroDivisionError" in steps[0]
+
+
+def test_best_of_n_in_code_mode_grows_independent_executed_chains(sandbox):
+    """Code mode: N chains, each step run before the next is asked for; no sibling is merged."""
+    policy = ScriptedPolicy(_respond, finish_reason="stop")
+    algorithm = get_search("best-of-n")
+    env = lambda: SearchEnv(chat_prompt=lambda q: q, verifier=ExactVerifier(), step_format=RSTAR, executor=sandbox)  # noqa: E731
+    [outcome] = Scheduler(policy).run([Tree("eggs", "How many eggs?", "40")], algorithm.search,
+                                      algorithm.make_config({"n": "3", "max_depth": "4"}), env)
+    tree = outcome.tree
+    assert outcome.error is None and len(tree.root.children) == 3  # the same first step, kept 3 times
+    assert [len(call) for call in policy.calls] == [1, 3, 3]  # root (n=3), then each live chain with n=1
+    assert all(r.sampling.n == 1 for call in policy.calls[1:] for r in call)
+    ends = []
+    for first in tree.root.children:
+        assert first.exec_status == "ok" and first.exec_output == "42"
+        [second] = first.children  # index 0 of its own n=1 request: the working code step
+        [final] = second.children
+        ends.append((second.exec_output, final.step_kind, final.verdict.equal))
+    assert ends == [("40", "answer", True)] * 3
+    greedy = get_search("greedy")
+    [outcome] = Scheduler(policy).run([Tree("eggs", "How many eggs?", "40")], greedy.search,
+                                      greedy.make_config({"max_depth": "4"}), env)
+    assert len(outcome.tree.root.children) == 1 and outcome.tree.root.children[0].children[0].children[0].verdict.equal
