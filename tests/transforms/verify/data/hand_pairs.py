@@ -2,7 +2,7 @@ r"""Hand-written graded pairs: one rule each, bare answers and whole model-style
 
 Each entry is ``(rule, gold, pred, equal[, convention])``. The label is what a careful grader
 gives under the stated convention ("default" unless named); it was written from the rule, not
-read off any tool's output. ``build_graded_pairs.py`` merges these with the generated pairs.
+read off any tool's output. ``bench/build_graded_pairs.py`` merges these with the generated pairs.
 """
 
 SOL = "Let me work through this step by step.\n\nFirst we simplify the expression.\n\n"

@@ -1,8 +1,10 @@
 """Build ``graded_pairs.jsonl``: the hand-written pairs plus pairs perturbed from real golds.
 
-Run by a developer from the repo root (the tests only read the jsonl this writes)::
+Run by a developer from the repo root (the tests only read the jsonl this writes, which lives in
+tests/transforms/verify/data/ beside ``hand_pairs.py``; this script reads ../shared, so it stays out
+of tests/)::
 
-    python tests/transforms/verify/data/build_graded_pairs.py ../shared/data
+    python bench/build_graded_pairs.py ../shared/data
 
 Generated pairs come from MATH train (hendrycks, MIT) and GSM8K train (openai/grade-school-math,
 MIT); see ``README.md`` here. Labels follow from how each pair is built: a reference solution
@@ -18,7 +20,8 @@ import re
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+REPO = Path(__file__).resolve().parents[1]
+HERE = REPO / "tests" / "transforms" / "verify" / "data"  # hand_pairs.py in, graded_pairs.jsonl out
 sys.path.insert(0, str(HERE))
 
 from hand_pairs import HAND  # noqa: E402
@@ -88,7 +91,7 @@ def gsm8k_pairs(raw: list[dict], normalized: list[dict], rng: random.Random) -> 
 
 
 def main(argv: list[str]) -> int:
-    shared = Path(argv[1]) if len(argv) > 1 else HERE.parents[4].parent / "shared" / "data"
+    shared = Path(argv[1]) if len(argv) > 1 else REPO.parent / "shared" / "data"
     rng = random.Random(10)
     math_rows = [json.loads(line) for line in (shared / "math" / "train.jsonl").open()]
     raw = [json.loads(line) for line in (shared / "gsm8k" / "train.jsonl").open()]
