@@ -29,7 +29,9 @@ A search name may carry extra parameters after ``+`` (``mcts-alphamath+parallel=
 in flight per tree with virtual loss).
 
 Run from the repo root: ``python bench/search_bench.py`` (tiny model, about a minute on 2 cores);
-``--model default`` for SmolLM2-135M; ``--markdown`` prints the table for docs/benchmarks.md.
+``--model default`` for SmolLM2-135M; ``--markdown`` prints the table for docs/benchmarks.md;
+``--raw-widths 8,16,32,64,128`` first times raw generation at those batch widths (the ceiling a search
+with that many sequences in flight can reach).
 """
 
 from __future__ import annotations
@@ -153,6 +155,26 @@ def raw_generate(policy, trees: list[Tree], tokens: int, params: dict) -> Phase:
     return Phase(seconds, sum(len(c.token_ids) for o in outputs for c in o.outputs), cpu_seconds=cpu)
 
 
+def raw_width_curve(policy, trees: list[Tree], widths: list[int], length: int) -> list[dict]:
+    """Raw tok/s by batch width: one generate of ``width`` sequences (one sample per problem prompt,
+    problems reused round-robin), ``length`` tokens each, EOS ignored. A search keeping W sequences in
+    flight cannot beat the raw rate at width W, so this curve is the ceiling each search's
+    seqs/call puts on its efficiency."""
+    from vllm import SamplingParams
+
+    sampling = SamplingParams(n=1, max_tokens=length, min_tokens=length, ignore_eos=True, logprobs=0,
+                              temperature=0.6, seed=0)
+    curve = []
+    for width in widths:
+        prompts = [policy.chat_prompt(trees[i % len(trees)].question, DEFAULT_SYSTEM_PROMPT) for i in range(width)]
+        policy.llm.reset_prefix_cache()
+        start = time.perf_counter()
+        outputs = policy.llm.generate(prompts, sampling, use_tqdm=False)
+        seconds = time.perf_counter() - start
+        curve.append({"width": width, "raw_tps": sum(len(c.token_ids) for o in outputs for c in o.outputs) / seconds})
+    return curve
+
+
 def parse_params(text: str) -> dict:
     return dict(item.split("=", 1) for item in text.split(",") if item)
 
@@ -235,6 +257,8 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--step-stop", default="", help="end steps at this text instead of the blank line (tiny model: 3)")
     parser.add_argument("--data", type=Path, default=GSM8K, help=f"GSM8K jsonl (default {GSM8K})")
     parser.add_argument("--markdown", action="store_true", help="print the table for docs/benchmarks.md")
+    parser.add_argument("--raw-widths", default="", metavar="W,W,...",
+                        help="also time raw generation at these batch widths (sequences), before the searches")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     overrides = dict(item.split(":", 1) for item in args.param)
@@ -251,8 +275,11 @@ def main(argv=None) -> list[dict]:
         # first use (a cold first call measured 25x slower than the next).
         raw_generate(policy, problems, len(problems) * 5 * args.max_tokens, {"n": 5})
         results = []
+        if args.raw_widths:
+            curve = raw_width_curve(policy, problems, [int(w) for w in args.raw_widths.split(",")], args.max_tokens)
+            print(json.dumps({"raw_width_curve": curve}), flush=True)
         kinds = args.schedulers.split(",")
-        for label in args.searches.split(","):
+        for label in filter(None, args.searches.split(",")):  # --searches "" with --raw-widths: the curve only
             name, _, extra = label.partition("+")
             params = {**parse_params(overrides.get(name, DEFAULT_PARAMS[name])), **parse_params(extra),
                       "max_tokens": str(args.max_tokens)}
@@ -263,7 +290,7 @@ def main(argv=None) -> list[dict]:
         close = getattr(verifier, "close", None)
         if close:
             close()
-    if args.markdown:
+    if args.markdown and results:
         print(markdown(results, f"{args.model}, KV block size {args.block_size or 'default (32 on CPU)'}"))
     return results
 

@@ -34,16 +34,21 @@ removed before it runs, so nothing is resumed from other inputs).
 
 DEMO (``--demo``; the split rule was fixed before any run): the bundled
 pipelines/data/gsm8k_train_solutions.jsonl holds GSM8K train rows 0-599. Rows 0-399 are the training
-pool, rows 400-599 are held out. Round 0 bootstraps on the code traces of pool rows 0 to DEMO_BOOTSTRAP-1
-(those whose annotations convert and run); round 1 searches the next DEMO_TRAIN pool rows (problems the
-bootstrap did not train on); every round is evaluated on the first DEMO_EVAL held-out rows (400, 401,
-...), which nothing trains or tunes on. Sized for a 2-core CPU (one run took 67 minutes on a loaded
-machine: docs/benchmarks.md). Options given after --demo override its settings.
+pool, rows 400-599 are held out. The easy rule of the bundled demo sample (pipelines/data/README.md:
+a question under 170 characters and an integer answer of at most 60; fixed when that sample was
+chosen) picks the problems searched and evaluated, because SmolLM2-135M solves almost none of the
+others. Round 0 bootstraps on the solutions of pool rows 0 to DEMO_BOOTSTRAP-1, as prose steps
+(``transforms.bootstrap --step-format text``; ``--step-format rstar`` after --demo makes them rStar
+code traces instead, and every search code-step); round 1 searches the easy pool rows after those
+(43); every round is evaluated on the easy held-out rows (32 of rows 400-599), which
+nothing trains or tunes on. Sized for a 2-core CPU (about 25 minutes on an idle one:
+docs/benchmarks.md). Options given after --demo override its settings.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 from dataclasses import dataclass
@@ -78,10 +83,12 @@ DEFAULT_EVAL_METHODS = "greedy,maj@4,pass@4"
 DEFAULT_SCORER_METHODS = "prm-last@4"  # rStar-Math selects by the PPM's score of the final step
 LABEL_TABLES = ("steps", "pairs", "sft")
 STEP_FORMATS = ("text", *sorted(CODE_FORMATS))
+BOOTSTRAP_FORMATS = ("rstar", "text")  # what transforms.bootstrap converts GSM8K solutions into
 
 DEMO_DATA = Path(__file__).parent / "data" / "gsm8k_train_solutions.jsonl"
 DEMO_POOL, DEMO_HELD_OUT = range(0, 400), range(400, 600)  # row numbers of DEMO_DATA (see the module docstring)
-DEMO_BOOTSTRAP, DEMO_TRAIN, DEMO_EVAL = 64, 32, 50
+DEMO_BOOTSTRAP = 128
+DEMO_EASY_CHARS, DEMO_EASY_ANSWER = 170, 60  # the easy rule of pipelines/data/README.md
 DEMO_OUTPUT = "out/demo-evolve"
 
 
@@ -220,6 +227,8 @@ def bootstrap_stages(args) -> tuple[list[Stage], RoundState]:
         data = Path(args.bootstrap)
     else:
         argv = ["--input", args.bootstrap, "--output", str(data / "traces.jsonl"), "--table", str(data)]
+        if args.step_format != "rstar":
+            argv += ["--step-format", args.step_format]
         if args.bootstrap_limit:
             argv += ["--limit", str(args.bootstrap_limit)]
         stages.append(Stage("bootstrap", "transforms.bootstrap", tuple(argv), (args.bootstrap,), (str(data / "sft"),)))
@@ -240,36 +249,47 @@ def plan(args) -> list[tuple[int, list[Stage]]]:
     return rounds
 
 
+def is_easy(row: dict) -> bool:
+    """The demo's easy rule: a question under 170 characters whose answer is an integer of at most 60."""
+    answer = str(row["answer"]).rsplit("####", 1)[-1].strip().replace(",", "")
+    return len(row["question"]) < DEMO_EASY_CHARS and answer.lstrip("-").isdigit() and int(answer) <= DEMO_EASY_ANSWER
+
+
+def demo_split(lines: list[str]) -> dict[str, list[str]]:
+    """The demo's files from DEMO_DATA's lines: bootstrap solutions, round-1 problems, held-out problems."""
+    rows = [json.loads(line) for line in lines]
+    pool, held_out = list(DEMO_POOL), list(DEMO_HELD_OUT)
+    searched = [i for i in pool[DEMO_BOOTSTRAP:] if is_easy(rows[i])]
+    return {"bootstrap": [lines[i] for i in pool[:DEMO_BOOTSTRAP]], "train": [lines[i] for i in searched],
+            "heldout": [lines[i] for i in held_out if is_easy(rows[i])]}
+
+
 def demo_argv(argv: list[str]) -> list[str]:
     """The demonstration's settings (the user's own options, given after --demo, win): writes the
-    training pool, the round-1 problems and the held-out slice under OUTPUT/data by the fixed rule."""
+    bootstrap solutions, the round-1 problems and the held-out slice under OUTPUT/data by the fixed rule."""
     given = build_parser().parse_args(argv)
     out = Path(given.output or DEMO_OUTPUT)
-    rows = DEMO_DATA.read_text(encoding="utf-8").splitlines()
     data = out / "data"
     data.mkdir(parents=True, exist_ok=True)
-    pool = [rows[i] for i in DEMO_POOL]
-    files = {"bootstrap": pool[:DEMO_BOOTSTRAP], "train": pool[DEMO_BOOTSTRAP:DEMO_BOOTSTRAP + DEMO_TRAIN],
-             "heldout": [rows[i] for i in DEMO_HELD_OUT][:DEMO_EVAL]}
-    for name, lines in files.items():
+    for name, lines in demo_split(DEMO_DATA.read_text(encoding="utf-8").splitlines()).items():
         path = data / f"{name}.jsonl"
         text = "".join(line + "\n" for line in lines)
         if not path.exists() or path.read_text(encoding="utf-8") != text:  # rewrite only on change: keeps hashes
             path.write_text(text, encoding="utf-8")
     preset = ["--output", str(out), "--bootstrap", str(data / "bootstrap.jsonl"), "--input", str(data / "train.jsonl"),
               "--eval-input", str(data / "heldout.jsonl"), "--recipe", "rstar", "--rounds", "1",
-              "--step-format", "rstar",
-              # round 1: rStar's round-1 MCTS cut to CPU size (4 rollouts of 3 candidate steps, 6 steps deep)
-              "--search-param", "rollouts=4", "--search-param", "n=3", "--search-param", "max_depth=6",
+              "--step-format", "text",
+              # round 1: rStar's round-1 MCTS cut to CPU size (8 rollouts of 4 candidate steps, 6 steps deep)
+              "--search-param", "rollouts=8", "--search-param", "n=4", "--search-param", "max_depth=6",
               "--search-param", "max_tokens=160",
               # one epoch each; the bootstrap and round-1 SFT at a higher rate than the default (few steps on CPU)
               "--train-set", "sft:max_length=768", "--train-set", "sft:batch_size=8", "--train-set", "sft:val_fraction=0.05",
               "--train-set", "sft:learning_rate=5e-5", "--train-set", "bootstrap:learning_rate=1e-4",
-              "--train-set", "ppm:max_length=768", "--train-set", "ppm:batch_size=4", "--train-set", "ppm:max_steps=6",
+              "--train-set", "ppm:max_length=768", "--train-set", "ppm:batch_size=4", "--train-set", "ppm:epochs=2",
               "--train-set", "ppm:val_fraction=0.1",
-              "--eval-methods", "greedy,maj@4,pass@4", "--eval-scorer-methods", "prm-last@4,prm-min@4",
-              "--eval-param", "max_tokens=160",
-              "--eval-param", "max_depth=6", "--eval-param", "best-of-n.temperature=0.7",
+              # 8 chains per problem: pass@8 bounds every selection; maj@1 (one chain) is random selection
+              "--eval-methods", "greedy,maj@8,pass@8", "--eval-scorer-methods", "prm-last@8,prm-min@8",
+              "--eval-param", "max_tokens=160", "--eval-param", "max_depth=6", "--eval-param", "best-of-n.temperature=0.7",
               "--engine-args", "--max-model-len 2048 --no-progress"]
     return preset + [a for a in argv if a != "--demo"]
 
@@ -280,8 +300,9 @@ def resolve_args(argv=None):
         argv = demo_argv(argv)
     args = build_parser().parse_args(argv)  # OneLineParser: a bad option is one 'error:' line
     converts = args.bootstrap and not Path(args.bootstrap).is_dir()
-    if converts and args.step_format not in (None, "rstar"):
-        raise UsageError("--bootstrap FILE writes rStar code traces: it needs --step-format rstar")
+    if converts and args.step_format not in (None, *BOOTSTRAP_FORMATS):
+        raise UsageError(f"--bootstrap FILE writes rStar code traces or prose steps: it needs --step-format "
+                         f"{' or '.join(BOOTSTRAP_FORMATS)}")
     if args.bootstrap and not Path(args.bootstrap).exists():
         raise UsageError(f"--bootstrap {args.bootstrap}: no such file or folder")
     args.step_format = args.step_format or ("rstar" if converts else "text")

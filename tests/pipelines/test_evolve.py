@@ -123,25 +123,46 @@ def test_bootstrap_round_zero_converts_then_fine_tunes_in_code_mode(tmp_path):
     assert list(rounds[2][1][-1].argv)[list(rounds[2][1][-1].argv).index("--step-format") + 1] == "rstar"
 
 
-def test_a_bootstrap_file_needs_the_rstar_format(tmp_path, capsys):
+def test_a_bootstrap_file_needs_a_format_it_converts_to(tmp_path, capsys):
     solutions = tmp_path / "solutions.jsonl"
     solutions.write_text("{}\n")
     assert_one_error_line(run, _argv(tmp_path, "--bootstrap", str(solutions), "--step-format", "alphamath"),
-                          "needs --step-format rstar", capsys)
+                          "needs --step-format rstar or text", capsys)
+
+
+@pytest.mark.parametrize(("row", "easy"), [
+    ({"question": "q" * 169, "answer": "Sum 1+2=<<1+2=3>>3\n#### 60"}, True),
+    ({"question": "q" * 170, "answer": "#### 3"}, False),     # question too long
+    ({"question": "q", "answer": "#### 61"}, False),          # answer over 60
+    ({"question": "q", "answer": "#### 2.5"}, False),         # not an integer
+    ({"question": "q", "answer": "#### -4"}, True),
+])
+def test_the_demo_easy_rule(row, easy):
+    from pipelines.evolve import is_easy
+
+    assert is_easy(row) is easy
 
 
 def test_demo_splits_the_bundled_sample_by_its_fixed_rule(tmp_path):
-    from pipelines.evolve import DEMO_BOOTSTRAP, DEMO_EVAL, DEMO_TRAIN
+    from pipelines.evolve import DEMO_BOOTSTRAP, DEMO_DATA, is_easy
 
     args = resolve_args(["--demo", "--output", str(tmp_path / "demo")])
+    rows = {r["id"]: r for r in map(json.loads, DEMO_DATA.read_text().splitlines())}
     ids = {name: [json.loads(line)["id"] for line in (tmp_path / "demo" / "data" / f"{name}.jsonl").read_text().splitlines()]
            for name in ("bootstrap", "train", "heldout")}
-    assert [len(ids[n]) for n in ("bootstrap", "train", "heldout")] == [DEMO_BOOTSTRAP, DEMO_TRAIN, DEMO_EVAL]
-    assert ids["bootstrap"][0] == "gsm8k-train-00000" and ids["train"][0] == f"gsm8k-train-{DEMO_BOOTSTRAP:05d}"
-    assert ids["heldout"][0] == "gsm8k-train-00400"  # held out: rows 400-599, never trained on
+    number = {name: [int(i.rsplit("-", 1)[1]) for i in found] for name, found in ids.items()}
+    assert number["bootstrap"] == list(range(DEMO_BOOTSTRAP))  # the first pool rows, every one
+    # round 1 searches every easy pool row the bootstrap did not train on
+    assert number["train"] == [i for i in range(DEMO_BOOTSTRAP, 400) if is_easy(rows[f"gsm8k-train-{i:05d}"])]
+    assert len(number["train"]) == 43
+    # the held-out slice: every easy row of 400-599 (32 of them), never trained on
+    assert number["heldout"] == [i for i in range(400, 600) if is_easy(rows[f"gsm8k-train-{i:05d}"])]
+    assert len(number["heldout"]) == 32
+    assert all(is_easy(rows[i]) for i in ids["train"] + ids["heldout"])
     assert not set(ids["heldout"]) & (set(ids["bootstrap"]) | set(ids["train"]))
-    assert args.step_format == "rstar" and args.recipe == "rstar" and args.rounds == 1
+    assert args.step_format == "text" and args.recipe == "rstar" and args.rounds == 1
     assert resolve_args(["--demo", "--output", str(tmp_path / "demo"), "--rounds", "2"]).rounds == 2  # user options win
+    assert resolve_args(["--demo", "--output", str(tmp_path / "demo"), "--step-format", "rstar"]).step_format == "rstar"
 
 
 def test_a_stale_generate_loses_its_resume_parts(tmp_path):

@@ -17,7 +17,7 @@ class TrainerConfig:
     epochs / max_steps (> 0 overrides epochs) / learning_rate / batch_size (per device) /
     grad_accum: the optimisation; max_length: longer sequences are cut (PPM: pairs are dropped);
     val_fraction: share of *problems* held out for validation (no problem is in both); seed: data
-    order, split and initialisation; precision: ``auto`` = bf16 on a GPU that supports it, fp32 on CPU;
+    order, split and initialisation; precision: ``auto`` = bf16 where the hardware has it natively (hf.use_bf16), else fp32;
     gradient_checkpointing: trade compute for memory; lora_r > 0 trains LoRA adapters (peft) and
     merges them into the saved model; save_steps: checkpoint every N steps (0 = every epoch);
     save_total_limit: checkpoints kept; resume: continue from the newest checkpoint in output;

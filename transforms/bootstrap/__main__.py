@@ -1,6 +1,8 @@
-"""``python -m transforms.bootstrap``: GSM8K train solutions -> an SFT-ready jsonl of rStar code traces.
+"""``python -m transforms.bootstrap``: GSM8K train solutions -> an SFT-ready jsonl of rStar code traces
+(or, with ``--step-format text``, of prose steps).
 
     python -m transforms.bootstrap --input train.jsonl --output code_sft.jsonl [--limit 500] [--table DIR]
+    python -m transforms.bootstrap --step-format text --input train.jsonl --output text_sft.jsonl
 
 Each row of the input needs ``question`` and ``answer`` (the GSM8K solution with ``<<...>>``
 annotations and ``#### answer``; ``id`` is kept if present). Every converted trace is executed in
@@ -11,6 +13,10 @@ system prompt, the question and the trace (TRL's conversational SFT layout). Row
 ``OUTPUT.dead.jsonl`` with the reason: read = written + dead. ``--table DIR`` also writes the kept
 traces as an ``sft`` table (schema sft/v1, ``DIR/sft/``) that ``python -m trainers.sft --data DIR``
 reads as it reads a label run (rank 1, Q 1: every kept trace is a correct one).
+
+``--step-format text`` writes the solutions as prose steps (``gsm8k_text``: one step per line,
+annotations removed, blank lines between steps, ``\\boxed{answer}`` last) with the text search's
+system prompt; nothing needs to run, so only rows that do not convert are dead.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from transforms.bootstrap.gsm8k_code import ConversionError, CodeTrace, gsm8k_to_code_steps, render_trace
+from transforms.bootstrap.gsm8k_text import gsm8k_to_text_steps
+from transforms.search.base import DEFAULT_SYSTEM_PROMPT
 from transforms.step_formats.code import RSTAR, cumulative_code, format_output, parse_step
 
 DEFAULT_INPUT = Path(__file__).resolve().parents[2] / "pipelines" / "data" / "gsm8k_train_solutions.jsonl"
@@ -70,10 +78,28 @@ def run(argv=None) -> dict:
     parser.add_argument("--limit", type=int, help="convert only the first N rows")
     parser.add_argument("--timeout", type=float, default=10.0, help="wall-clock seconds per execution (default 10)")
     parser.add_argument("--table", help="also write the kept traces as an sft table in DIR/sft/ (for trainers.sft --data DIR)")
+    parser.add_argument("--step-format", choices=("rstar", "text"), default="rstar",
+                        help="rstar code steps run in the sandbox (default) or prose text steps")
     args = parser.parse_args(argv)
+    rows, dead = _read(args.input, args.limit)
+    convert = code_traces if args.step_format == "rstar" else text_traces
+    written = convert(rows, dead, args.timeout)
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "steps"}) + "\n" for r in written))
+    if args.table:
+        write_sft_table(written, args.table, args.input, "" if args.step_format == "rstar" else args.step_format)
+    dead_path = out.with_suffix(".dead.jsonl")
+    dead_path.write_text("".join(json.dumps(d) + "\n" for d in dead))
+    read = len(written) + len(dead)
+    print(f"treemill bootstrap: read {read} = written {len(written)} ({out}) + dead {len(dead)} ({dead_path})")
+    return {"read": read, "written": len(written), "dead": len(dead)}
+
+
+def code_traces(rows: list[dict], dead: list[dict], timeout: float) -> list[dict]:
+    """rStar code traces, every step run in the sandbox; failures appended to ``dead``."""
     from transforms.sandbox import SandboxExecutor, SandboxLimits
 
-    rows, dead = _read(args.input, args.limit)
     converted = []
     for row in rows:
         try:
@@ -81,7 +107,7 @@ def run(argv=None) -> dict:
         except (ConversionError, KeyError) as err:
             dead.append({"id": row.get("id"), "reason": f"conversion: {err}"})
     programs = [step_programs(trace) for _, trace in converted]
-    with SandboxExecutor(SandboxLimits(timeout_s=args.timeout, cpu_s=args.timeout)) as executor:
+    with SandboxExecutor(SandboxLimits(timeout_s=timeout, cpu_s=timeout)) as executor:
         flat = executor.execute_many([p for trace_programs in programs for p in trace_programs])
     written, start = [], 0
     for (row, trace), trace_programs in zip(converted, programs):
@@ -90,24 +116,33 @@ def run(argv=None) -> dict:
         if checked.reason:
             dead.append({"id": row.get("id"), "reason": checked.reason})
             continue
-        written.append({"id": row.get("id"), "question": row["question"], "gold_answer": trace.answer, "messages": [
-            {"role": "system", "content": RSTAR.instructions}, {"role": "user", "content": row["question"]},
-            {"role": "assistant", "content": render_trace(trace.steps, checked.outputs)}],
-            "steps": [render_trace([step], [output]) for step, output in zip(trace.steps, checked.outputs)]})
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "steps"}) + "\n" for r in written))
-    if args.table:
-        write_sft_table(written, args.table, args.input)
-    dead_path = out.with_suffix(".dead.jsonl")
-    dead_path.write_text("".join(json.dumps(d) + "\n" for d in dead))
-    read = len(written) + len(dead)
-    print(f"treemill bootstrap: read {read} = written {len(written)} ({out}) + dead {len(dead)} ({dead_path})")
-    return {"read": read, "written": len(written), "dead": len(dead)}
+        written.append(_written(row, trace.answer, RSTAR.instructions, render_trace(trace.steps, checked.outputs),
+                                [render_trace([step], [output]) for step, output in zip(trace.steps, checked.outputs)]))
+    return written
 
 
-def write_sft_table(written: list[dict], folder: str, source: str) -> Path:
-    """The kept traces as sft/v1 rows: one correct trace per problem (rank 1), Q = 1 on every step."""
+def text_traces(rows: list[dict], dead: list[dict], timeout: float) -> list[dict]:
+    """Prose traces (nothing to run: ``timeout`` is unused); rows that do not convert appended to ``dead``."""
+    written = []
+    for row in rows:
+        try:
+            trace = gsm8k_to_text_steps(str(row["answer"]))
+        except (ConversionError, KeyError) as err:
+            dead.append({"id": row.get("id"), "reason": f"conversion: {err}"})
+            continue
+        written.append(_written(row, trace.answer, DEFAULT_SYSTEM_PROMPT, trace.render(), list(trace.steps)))
+    return written
+
+
+def _written(row: dict, answer: str, system_prompt: str, solution: str, steps: list[str]) -> dict:
+    return {"id": row.get("id"), "question": row["question"], "gold_answer": answer, "messages": [
+        {"role": "system", "content": system_prompt}, {"role": "user", "content": row["question"]},
+        {"role": "assistant", "content": solution}], "steps": steps}
+
+
+def write_sft_table(written: list[dict], folder: str, source: str, tag: str = "") -> Path:
+    """The kept traces as sft/v1 rows: one correct trace per problem (rank 1), Q = 1 on every step.
+    The run id is the source file's hash (and ``tag``, e.g. the step format, when given)."""
     import hashlib
 
     import pyarrow as pa
@@ -115,11 +150,11 @@ def write_sft_table(written: list[dict], folder: str, source: str) -> Path:
     from schemas import SFT_V1
     from transforms.io.shards import shard_name, write_table
 
-    run_id = "bootstrap-" + hashlib.sha256(Path(source).read_bytes()).hexdigest()[:12]
+    run_id = "bootstrap-" + hashlib.sha256(Path(source).read_bytes()).hexdigest()[:12] + (f"-{tag}" if tag else "")
     rows = [{"label_run_id": run_id, "run_id": run_id, "problem_id": str(r["id"]), "leaf_node_id": f"{r['id']}/final",
              "rank": 1, "question": r["question"], "gold_answer": r["gold_answer"], "steps": r["steps"],
              "solution": r["messages"][-1]["content"], "extracted_answer": r["gold_answer"], "mean_q": 1.0, "min_q": 1.0,
-             "num_steps": len(r["steps"]), "num_tokens": None, "verifier": "bootstrap: sandbox output equals the gold answer"}
+             "num_steps": len(r["steps"]), "num_tokens": None, "verifier": f"bootstrap: the reference solution ({tag})" if tag else "bootstrap: sandbox output equals the gold answer"}
             for r in written]
     path = Path(folder) / "sft" / shard_name("sft", 0, 1)
     write_table(pa.Table.from_pylist(rows, schema=SFT_V1), str(path))

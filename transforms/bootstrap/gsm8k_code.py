@@ -57,18 +57,14 @@ class CodeTrace:
 
 def gsm8k_to_code_steps(solution: str, fmt: CodeStepFormat = RSTAR) -> CodeTrace:
     """Convert one GSM8K solution (with ``<<...>>`` annotations and a ``#### answer`` line)."""
-    lines = [line.strip() for line in solution.strip().splitlines() if line.strip()]
-    if not lines or not lines[-1].startswith("####"):
-        raise ConversionError("no '#### answer' line at the end")
-    answer = lines[-1][4:].strip().replace(",", "")
-    if not answer:
-        raise ConversionError("empty final answer")
+    lines = solution_lines(solution)
+    answer = final_answer(lines)
     steps, outputs, comments = [], [], []
     results: dict[str, str] = {}   # annotation result (normalised number) -> variable holding it
     used: set[str] = set()
     for line in lines[:-1]:
         annotations = list(ANNOTATION.finditer(line))
-        comments.append(_sentence(line))
+        comments.append(sentence(line))
         if not annotations:
             continue
         code, printed = [f"# {c}" for c in comments if c], []
@@ -96,7 +92,22 @@ def render_trace(steps: Sequence[str], outputs: Sequence[str | None], fmt: CodeS
     return render_steps(list(zip(steps, outputs)), fmt).rstrip()
 
 
-def _sentence(line: str) -> str:
+def solution_lines(solution: str) -> list[str]:
+    """The solution's non-empty lines, stripped."""
+    return [line.strip() for line in solution.strip().splitlines() if line.strip()]
+
+
+def final_answer(lines: list[str]) -> str:
+    """The answer of the closing ``#### ANSWER`` line, thousands separators removed."""
+    if not lines or not lines[-1].startswith("####"):
+        raise ConversionError("no '#### answer' line at the end")
+    answer = lines[-1][4:].strip().replace(",", "")
+    if not answer:
+        raise ConversionError("empty final answer")
+    return answer
+
+
+def sentence(line: str) -> str:
     """The line as prose: annotations removed, whitespace collapsed."""
     return " ".join(ANNOTATION.sub("", line).split())
 
