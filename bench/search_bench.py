@@ -140,11 +140,17 @@ def one_at_a_time(policy, verifier, name: str, params: dict, problems: list[Tree
     return total
 
 
+def samples_per_expansion(config: dict) -> int:
+    """The samples one expansion draws: ``n`` (mcts-alphamath, mcts-rstar, sbs per beam) or ReST-MCTS*'s
+    ``branch``; 5 (every preset's default) when neither is set."""
+    return int(config.get("n", config.get("branch", 5)))
+
+
 def raw_generate(policy, trees: list[Tree], tokens: int, params: dict) -> Phase:
     """One LLM.generate writing ``tokens`` tokens: n samples per root prompt, fixed length, EOS ignored."""
     from vllm import SamplingParams
 
-    n = int(params.get("n", 5))
+    n = samples_per_expansion(params)
     length = max(1, math.ceil(tokens / (len(trees) * n)))
     sampling = SamplingParams(n=n, max_tokens=length, min_tokens=length, ignore_eos=True, logprobs=0,
                               temperature=float(params.get("temperature", 0.6)), seed=0)
@@ -189,7 +195,7 @@ def bench(policy, verifier, label: str, name: str, params: dict, problems: list[
     # Raw generation is timed just before and just after the searches and the two rates averaged: on
     # a shared machine the load drifts, and bracketing the searches keeps the ratios honest.
     policy.llm.reset_prefix_cache()
-    raw_before = raw_generate(policy, problems, len(problems) * int(config.get("n", 5)) * 4 * int(params["max_tokens"]), config)
+    raw_before = raw_generate(policy, problems, len(problems) * samples_per_expansion(config) * 4 * int(params["max_tokens"]), config)
     runs, shapes = {}, {}
     for kind in kinds:
         policy.llm.reset_prefix_cache()

@@ -18,7 +18,7 @@ CHECKPOINTS = "checkpoints"
 def use_bf16(config: TrainerConfig) -> bool:
     """bf16 autocast (fp32 master weights) where the hardware computes bf16 natively: a CUDA GPU with
     bf16, or a CPU with AVX512-BF16 or AMX (measured on this project's 2-core EPYC: an SFT step of
-    SmolLM2-135M takes 0.6x the fp32 time, docs/benchmarks.md); fp32 elsewhere. ``precision`` forces."""
+    SmolLM2-135M takes about 0.75x the fp32 time, docs/benchmarks.md); fp32 elsewhere. ``precision`` forces."""
     if config.precision == "fp32":
         return False
     supported = (torch.cuda.is_bf16_supported() if torch.cuda.is_available() else cpu_has_native_bf16())
