@@ -82,8 +82,7 @@ def run(argv=None) -> dict:
                         help="rstar code steps run in the sandbox (default) or prose text steps")
     args = parser.parse_args(argv)
     rows, dead = _read(args.input, args.limit)
-    convert = code_traces if args.step_format == "rstar" else text_traces
-    written = convert(rows, dead, args.timeout)
+    written = code_traces(rows, dead, args.timeout) if args.step_format == "rstar" else text_traces(rows, dead)
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "steps"}) + "\n" for r in written))
@@ -121,8 +120,8 @@ def code_traces(rows: list[dict], dead: list[dict], timeout: float) -> list[dict
     return written
 
 
-def text_traces(rows: list[dict], dead: list[dict], timeout: float) -> list[dict]:
-    """Prose traces (nothing to run: ``timeout`` is unused); rows that do not convert appended to ``dead``."""
+def text_traces(rows: list[dict], dead: list[dict]) -> list[dict]:
+    """Prose traces (nothing to run); rows that do not convert appended to ``dead``."""
     written = []
     for row in rows:
         try:
