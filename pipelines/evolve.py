@@ -41,7 +41,7 @@ others. Round 0 bootstraps on the solutions of pool rows 0 to DEMO_BOOTSTRAP-1, 
 (``transforms.bootstrap --step-format text``; ``--step-format rstar`` after --demo makes them rStar
 code traces instead, and every search code-step); round 1 searches the easy pool rows after those
 (43); every round is evaluated on the easy held-out rows (32 of rows 400-599), which
-nothing trains or tunes on. Sized for a 2-core CPU (about 25 minutes on an idle one:
+nothing trains or tunes on. Sized for a 2-core CPU (12 minutes on an idle one:
 docs/benchmarks.md). Options given after --demo override its settings.
 """
 
@@ -55,6 +55,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.common import OneLineParser, UsageError, code_version, fail
+from transforms.bootstrap import FORMATS as BOOTSTRAP_FORMATS
+from transforms.bootstrap.gsm8k_code import ConversionError, final_answer, solution_lines
 from transforms.step_formats.code import PRESETS as CODE_FORMATS
 from transforms.evaluate.rounds import Manifest, Stage, StageFailed, run_in_process, run_in_subprocess, run_stages
 from transforms.search.base import DEFAULT_SYSTEM_PROMPT
@@ -83,7 +85,6 @@ DEFAULT_EVAL_METHODS = "greedy,maj@4,pass@4"
 DEFAULT_SCORER_METHODS = "prm-last@4"  # rStar-Math selects by the PPM's score of the final step
 LABEL_TABLES = ("steps", "pairs", "sft")
 STEP_FORMATS = ("text", *sorted(CODE_FORMATS))
-BOOTSTRAP_FORMATS = ("rstar", "text")  # what transforms.bootstrap converts GSM8K solutions into
 
 DEMO_DATA = Path(__file__).parent / "data" / "gsm8k_train_solutions.jsonl"
 DEMO_POOL, DEMO_HELD_OUT = range(0, 400), range(400, 600)  # row numbers of DEMO_DATA (see the module docstring)
@@ -251,7 +252,10 @@ def plan(args) -> list[tuple[int, list[Stage]]]:
 
 def is_easy(row: dict) -> bool:
     """The demo's easy rule: a question under 170 characters whose answer is an integer of at most 60."""
-    answer = str(row["answer"]).rsplit("####", 1)[-1].strip().replace(",", "")
+    try:
+        answer = final_answer(solution_lines(str(row["answer"])))
+    except ConversionError:  # no '#### answer' line: not a GSM8K solution the rule can read
+        return False
     return len(row["question"]) < DEMO_EASY_CHARS and answer.lstrip("-").isdigit() and int(answer) <= DEMO_EASY_ANSWER
 
 

@@ -8,4 +8,6 @@
 from transforms.bootstrap.gsm8k_code import CodeTrace, ConversionError, gsm8k_to_code_steps, render_trace
 from transforms.bootstrap.gsm8k_text import TextTrace, gsm8k_to_text_steps
 
-__all__ = ["CodeTrace", "ConversionError", "TextTrace", "gsm8k_to_code_steps", "gsm8k_to_text_steps", "render_trace"]
+FORMATS = ("rstar", "text")  # the step formats GSM8K solutions convert into (``--step-format``)
+
+__all__ = ["FORMATS", "CodeTrace", "ConversionError", "TextTrace", "gsm8k_to_code_steps", "gsm8k_to_text_steps", "render_trace"]

@@ -28,6 +28,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from transforms.bootstrap import FORMATS
 from transforms.bootstrap.gsm8k_code import ConversionError, CodeTrace, gsm8k_to_code_steps, render_trace
 from transforms.bootstrap.gsm8k_text import gsm8k_to_text_steps
 from transforms.search.base import DEFAULT_SYSTEM_PROMPT
@@ -78,7 +79,7 @@ def run(argv=None) -> dict:
     parser.add_argument("--limit", type=int, help="convert only the first N rows")
     parser.add_argument("--timeout", type=float, default=10.0, help="wall-clock seconds per execution (default 10)")
     parser.add_argument("--table", help="also write the kept traces as an sft table in DIR/sft/ (for trainers.sft --data DIR)")
-    parser.add_argument("--step-format", choices=("rstar", "text"), default="rstar",
+    parser.add_argument("--step-format", choices=FORMATS, default="rstar",
                         help="rstar code steps run in the sandbox (default) or prose text steps")
     args = parser.parse_args(argv)
     rows, dead = _read(args.input, args.limit)
