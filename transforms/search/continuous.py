@@ -22,10 +22,10 @@ Several generations in flight per tree (``Submit``/``Await``), by search:
 
 - ``mcts-alphamath``: yes, ``parallel`` = K selections in flight with virtual loss (the rule and what
   it changes are in ``transforms.search.mcts_alphamath``); K = 1 (default) is the paper's search.
-- ``mcts-rstar``: allowed by the algorithm (rollouts are independent walks; a rollout in flight would
-  carry the virtual loss on its path), not implemented: a rollout yields several expansions in turn.
-- ``rest-mcts``: possible in principle, not implemented: its stop rule (a node reaching the value gate
-  ends the search) would be decided on a tree with iterations still in flight.
+- ``mcts-rstar``: yes, ``parallel`` = K rollouts in flight (``transforms.search.inflight``: each
+  rollout holds a virtual loss on its path while it waits on an expansion).
+- ``rest-mcts``: yes, ``parallel`` = K iterations in flight (same driver); the stop rule (a node at
+  the value gate) stops new iterations, and those already in flight are finished and kept.
 - ``sbs`` and ``best-of-n``: no need: every expansion of a beam depth (every sample) already goes out
   in one call, and the next depth needs all of them (a top-k over the candidates).
 

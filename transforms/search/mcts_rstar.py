@@ -38,6 +38,15 @@ already in [-1, 1]. As in the released code (``candidate_node.update(value_estim
 initial value counts as one visit of that node only (not of its ancestors), so
 Q = (q^0 + sum of rewards) / (1 + rollouts through it).
 
+Several rollouts in flight per tree (``parallel`` = K > 1, default 1; ``transforms.search.inflight``):
+up to K rollouts walk at once; while one waits on an expansion, every node on its path counts one
+more visit of value ``-virtual_loss`` (default 1, the negative reward) in UCT, and the node being
+expanded is not selectable. A rollout that finds only such nodes open waits for a result and walks
+again (it does not count as a restart). Results are applied in the order the expansions were
+submitted, so the tree depends only on K; K = 1 is the paper's sequential search, and with K > 1 a
+walk does not see the rollouts still in flight (a departure, off by default, measured in
+``bench/search_bench.py``).
+
 Departures: ``rollouts`` counts terminal annotations, not loop turns (the released config runs 48
 iterations, rStar#26); the released code backs up every terminal child of an expanded node at once,
 here only the one the walk reaches (so a rollout annotates one path); evaluated terminal nodes and
@@ -54,6 +63,7 @@ from dataclasses import dataclass
 
 from transforms.search.base import Generate, Preset, Score, SearchEnv, SearchGenerator
 from transforms.search.endings import is_unfinished
+from transforms.search.inflight import VirtualLoss, interleave
 from transforms.search.stepwise import (
     add_steps, backup, best_child, check_positive, score_requests, step_request, terminal_reward,
 )
@@ -69,7 +79,9 @@ class RStarConfig:
     unvisited: UCT of an unvisited child, inf or zero (the released code); max_depth: steps after which
     a step that states no answer ends its branch; code_errors_allowed: failed code steps in a row a
     branch may have (code mode); ppm: initialise Q from the scorer (PPM); ppm_squash: tanh or none on
-    the scorer output; temperature/top_p/max_tokens: one step's sampling."""
+    the scorer output; temperature/top_p/max_tokens: one step's sampling; parallel: rollouts in flight
+    per tree (1 = the paper's sequential search); virtual_loss: the value an in-flight rollout counts as
+    on its path (negated), see the module docstring."""
 
     rollouts: int = 16
     n: int = 5
@@ -85,9 +97,14 @@ class RStarConfig:
     top_p: float = 1.0
     max_tokens: int = 256
     dedup: bool = True
+    parallel: int = 1
+    virtual_loss: float = 1.0
 
     def __post_init__(self) -> None:
-        check_positive(rollouts=self.rollouts, n=self.n, max_depth=self.max_depth, max_tokens=self.max_tokens)
+        check_positive(rollouts=self.rollouts, n=self.n, max_depth=self.max_depth, max_tokens=self.max_tokens,
+                       parallel=self.parallel)
+        if self.virtual_loss < 0:
+            raise ValueError(f"virtual_loss must be >= 0, got {self.virtual_loss}")
         if self.c < 0:
             raise ValueError(f"c must be >= 0, got {self.c}")
         if self.ppm_squash not in PPM_SQUASH:
@@ -120,57 +137,96 @@ PRESETS = {
 }
 
 
-def uct(child: Node, c: float, unvisited: str = "inf") -> float:
+def uct(child: Node, c: float, unvisited: str = "inf", virtual: VirtualLoss | None = None) -> float:
     """Q(s) + c * sqrt(ln N_parent(s) / N(s)) (rStar-Math Eq. 1); an unvisited child gets +inf
-    (``unvisited=inf``) or 0 (``zero``, the released ``MCTSNode.puct``)."""
-    if child.visits == 0:
+    (``unvisited=inf``) or 0 (``zero``, the released ``MCTSNode.puct``).
+
+    ``virtual`` (``parallel`` > 1) adds the rollouts in flight: each counts as one more visit of value
+    ``-virtual_loss`` in N(s), N_parent(s) and q(s) (``transforms.search.inflight``)."""
+    visits = virtual.visits(child) if virtual else child.visits
+    if visits == 0:
         return math.inf if unvisited == "inf" else 0.0
-    log_parent = math.log(child.parent.visits) if child.parent.visits > 1 else 0.0
-    return child.value_sum / child.visits + c * math.sqrt(log_parent / child.visits)
+    parent_visits = virtual.visits(child.parent) if virtual else child.parent.visits
+    log_parent = math.log(parent_visits) if parent_visits > 1 else 0.0
+    value_sum = virtual.value_sum(child) if virtual else child.value_sum
+    return value_sum / visits + c * math.sqrt(log_parent / visits)
 
 
 def squash(value: float, mode: str) -> float:
     return math.tanh(value) if mode == "tanh" else value
 
 
+@dataclass
+class _Progress:
+    """What the rollouts of one tree have done so far (``rollouts`` and the restart limit count these)."""
+
+    annotated: int = 0
+    restarts: int = 0
+    in_flight: int = 0
+    stopped: bool = False
+    blocked_at: int | None = None  # results applied when a rollout last found only held nodes
+
+
 def search(tree: Tree, config: RStarConfig, env: SearchEnv) -> SearchGenerator:
     if config.ppm and not env.has_scorer:
         raise RuntimeError("mcts-rstar with ppm=true needs a scorer (--scorer-model)")
-    annotated = restarts = 0
-    while annotated < config.rollouts:
-        outcome = yield from _rollout(tree, config, env)
-        if outcome == STOP:
-            return
-        if outcome == ANNOTATED:
-            annotated += 1
-        else:  # DEAD_END: the walk met only finished or failed children; it does not count
-            restarts += 1
-            if restarts > config.rollouts:
-                return
+    progress, virtual = _Progress(), VirtualLoss(config.virtual_loss)
+
+    def next_rollout() -> SearchGenerator | None:
+        if (progress.stopped or progress.annotated + progress.in_flight >= config.rollouts
+                or progress.restarts > config.rollouts or progress.blocked_at == virtual.released):
+            return None
+        progress.in_flight += 1
+        return _counted_rollout(tree, config, env, virtual, progress)
+
+    yield from interleave(next_rollout, config.parallel)
 
 
-ANNOTATED, DEAD_END, STOP = "annotated", "dead_end", "stop"
+ANNOTATED, DEAD_END, STOP, BLOCKED = "annotated", "dead_end", "stop", "blocked"
 
 
-def _rollout(tree: Tree, config: RStarConfig, env: SearchEnv) -> SearchGenerator:
-    """One root-to-terminal walk; returns ANNOTATED, DEAD_END (no open child below the walk) or STOP
-    (budget spent, or the whole tree finished)."""
-    node = tree.root
+def _counted_rollout(tree: Tree, config: RStarConfig, env: SearchEnv, virtual: VirtualLoss,
+                     progress: _Progress) -> SearchGenerator:
+    outcome = yield from _rollout(tree, config, env, virtual)
+    progress.in_flight -= 1
+    if outcome == STOP:
+        progress.stopped = True
+    elif outcome == ANNOTATED:
+        progress.annotated += 1
+    elif outcome == DEAD_END:  # the walk met only finished or failed children; it does not count
+        progress.restarts += 1
+    else:  # BLOCKED: wait for a result in flight before walking again (the tree is unchanged till then)
+        progress.blocked_at = virtual.released
+
+
+def _rollout(tree: Tree, config: RStarConfig, env: SearchEnv, virtual: VirtualLoss) -> SearchGenerator:
+    """One root-to-terminal walk; returns ANNOTATED, DEAD_END (no open child below the walk), STOP
+    (budget spent, or the whole tree finished) or BLOCKED (the open children are being expanded by
+    rollouts in flight; only with ``parallel`` > 1)."""
+    node, path = tree.root, [tree.root]
     while not node.is_terminal:
         if not node.children:
+            if virtual.is_expanding(node):  # the root, while another rollout's first expansion runs
+                return BLOCKED
             if not env.budget_left():
                 return STOP
-            yield from _expand(tree, node, config, env)
-        child = best_child(node, lambda c: uct(c, config.c, config.unvisited))
+            yield from _expand(tree, node, config, env, virtual, path)
+        child = best_child(node, lambda c: uct(c, config.c, config.unvisited, virtual), virtual.is_expanding)
         if child is None:
+            if best_child(node, lambda c: 0.0) is not None:
+                return BLOCKED
             return STOP if node is tree.root else DEAD_END
         node = child
+        path.append(node)
     backup(node, terminal_reward(node, config.positive_reward, config.negative_reward))
     return ANNOTATED
 
 
-def _expand(tree: Tree, node: Node, config: RStarConfig, env: SearchEnv) -> SearchGenerator:
+def _expand(tree: Tree, node: Node, config: RStarConfig, env: SearchEnv, virtual: VirtualLoss,
+            path: list[Node]) -> SearchGenerator:
+    virtual.hold(path, leaf=node)  # while the steps are generated, other rollouts see a lost visit here
     [generation] = yield Generate((step_request(tree, node, config, env, n=config.n),))
+    virtual.release(path, leaf=node)
     children = add_steps(tree, node, generation, env, max_depth=config.max_depth, dedup=config.dedup,
                          code_errors_allowed=config.code_errors_allowed)
     for child in children:

@@ -58,6 +58,14 @@ value 1 (and ends the search at the gate), everything else 0 until a correct ans
 reasoning distance. Roll-out steps (not in the tree) get 1 if they are a verified correct answer,
 else 0.
 
+Several iterations in flight per tree (``parallel`` = K > 1, default 1; ``transforms.search.inflight``):
+up to K iterations run at once; while one is in flight, every node on its path counts one more visit
+of value ``-virtual_loss`` (default 0, the lowest V) in UCB, and its selected leaf is not selectable.
+When an iteration reaches the gate no new one starts; those already in flight are finished and kept.
+Results are applied in submission order, so the tree depends only on K; K = 1 is the paper's
+sequential search, and with K > 1 a selection does not see the iterations still in flight (a
+departure, off by default).
+
 Departures besides those above: ties go to the first child (the code picks at random); nodes that
 are closed (terminal and visited, or at the gate) are skipped by selection, whereas the code can
 select a closed leaf again and only bump its visit count; a terminal leaf reached by selection is
@@ -72,6 +80,7 @@ from dataclasses import dataclass
 from transforms.protocols import GenerationRequest, SamplingSpec
 from transforms.search.base import Generate, Preset, Score, SearchEnv, SearchGenerator, states_answer
 from transforms.search.endings import NO_ANSWER, end_branch, is_unfinished
+from transforms.search.inflight import VirtualLoss, interleave
 from transforms.search.stepwise import (
     add_steps, best_child, check_positive, descend, path_from_root, score_requests, step_node, step_request,
 )
@@ -91,7 +100,9 @@ class RestMCTSConfig:
     c, unvisited_bonus: UCB; gate: value that ends the search; alpha: roll-out mixing weight;
     roll_steps, roll_branch: greedy roll-out length and width; stop_at_gate: end at the first node at
     the gate (else close it and go on); self_critic: ask the policy whether a node is solved;
-    max_depth, temperature/top_p/max_tokens, dedup: as in the other tree searches."""
+    max_depth, temperature/top_p/max_tokens, dedup: as in the other tree searches; parallel:
+    iterations in flight per tree (1 = the paper's sequential search); virtual_loss: the value an
+    in-flight iteration counts as on its path (negated; 0 = a visit of value 0, the lowest V)."""
 
     iterations: int = 50
     branch: int = 3
@@ -109,10 +120,15 @@ class RestMCTSConfig:
     top_p: float = 1.0
     max_tokens: int = 256
     dedup: bool = True
+    parallel: int = 1
+    virtual_loss: float = 0.0
 
     def __post_init__(self) -> None:
         check_positive(iterations=self.iterations, branch=self.branch, roll_branch=self.roll_branch,
-                       max_depth=self.max_depth, max_tokens=self.max_tokens, critic_max_tokens=self.critic_max_tokens)
+                       max_depth=self.max_depth, max_tokens=self.max_tokens, critic_max_tokens=self.critic_max_tokens,
+                       parallel=self.parallel)
+        if self.virtual_loss < 0:
+            raise ValueError(f"virtual_loss must be >= 0, got {self.virtual_loss}")
         if self.roll_steps < 0:
             raise ValueError(f"roll_steps must be >= 0, got {self.roll_steps}")
         if not 0.0 <= self.alpha <= 1.0:
@@ -153,12 +169,19 @@ def set_value(node: Node, v: float) -> None:
     node.value_sum = v * node.visits
 
 
-def ucb(child: Node, c: float, unvisited_bonus: float) -> float:
-    """V + c * sqrt(2 ln N_parent / N), or V + unvisited_bonus for N = 0 (ReST-MCTS* code ``getBestChild``)."""
-    if child.visits == 0:
+def ucb(child: Node, c: float, unvisited_bonus: float, virtual: VirtualLoss | None = None) -> float:
+    """V + c * sqrt(2 ln N_parent / N), or V + unvisited_bonus for N = 0 (ReST-MCTS* code ``getBestChild``).
+
+    ``virtual`` (``parallel`` > 1) adds the iterations in flight: each counts as one more visit of
+    value ``-virtual_loss`` in N, N_parent and V (``transforms.search.inflight``)."""
+    pending = virtual.pending(child) if virtual else 0
+    visits = child.visits + pending
+    if visits == 0:
         return value(child) + unvisited_bonus
-    log_parent = math.log(child.parent.visits) if child.parent.visits > 1 else 0.0
-    return value(child) + c * math.sqrt(2 * log_parent / child.visits)
+    parent_visits = virtual.visits(child.parent) if virtual else child.parent.visits
+    log_parent = math.log(parent_visits) if parent_visits > 1 else 0.0
+    v = (child.value_sum - virtual.virtual_loss * pending) / visits if pending else value(child)
+    return v + c * math.sqrt(2 * log_parent / visits)
 
 
 def mix_rollout(v: float, v_max: float, alpha: float) -> float:
@@ -244,23 +267,49 @@ def _ended_below(tree: Tree) -> set[tuple[int, ...]]:
 # ------------------------------------------------------------------------------------------------
 
 
+@dataclass
+class _Progress:
+    started: int = 0
+    stopped: bool = False
+    blocked_at: int | None = None  # iterations finished when a selection last found only held leaves
+
+
 def search(tree: Tree, config: RestMCTSConfig, env: SearchEnv) -> SearchGenerator:
+    progress, virtual = _Progress(), VirtualLoss(config.virtual_loss)
+
     def closed(node: Node) -> bool:
         return value(node) >= config.gate
 
     def score(child: Node) -> float:
-        return ucb(child, config.c, config.unvisited_bonus)
+        return ucb(child, config.c, config.unvisited_bonus, virtual)
 
-    for _ in range(config.iterations):
-        if not env.budget_left():
-            return
-        node = descend(tree.root, score, closed)
+    def next_iteration() -> SearchGenerator | None:
+        if (progress.stopped or progress.started >= config.iterations or progress.blocked_at == virtual.released
+                or not env.budget_left()):
+            return None
+        node = descend(tree.root, score, lambda leaf: closed(leaf) or virtual.is_expanding(leaf))
         if node is None:
-            return
-        changed = yield from _iterate(tree, node, config, env, score, closed)
-        backpropagate(node)
-        if config.stop_at_gate and any(closed(leaf) for leaf in changed):
-            return
+            if virtual.expanding and descend(tree.root, score, closed) is not None:
+                progress.blocked_at = virtual.released  # only leaves held by iterations in flight are open
+            else:
+                progress.stopped = True
+            return None
+        progress.started += 1
+        return _held_iteration(tree, node, config, env, closed, virtual, progress)
+
+    yield from interleave(next_iteration, config.parallel)
+
+
+def _held_iteration(tree, node, config, env, closed, virtual: VirtualLoss, progress: _Progress) -> SearchGenerator:
+    """One iteration at ``node``; while it is in flight its path carries the virtual loss."""
+    path = path_from_root(node)
+    virtual.hold(path, leaf=node)
+    # The roll child is chosen among the node's fresh children, which no other iteration can hold.
+    changed = yield from _iterate(tree, node, config, env, lambda c: ucb(c, config.c, config.unvisited_bonus), closed)
+    virtual.release(path, leaf=node)
+    backpropagate(node)
+    if config.stop_at_gate and any(closed(leaf) for leaf in changed):
+        progress.stopped = True
 
 
 def _iterate(tree, node, config, env, score, closed) -> SearchGenerator:

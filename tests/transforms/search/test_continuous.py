@@ -1,5 +1,6 @@
 """The continuous scheduler grows the same trees as the lock-step one, whatever the engine's finishing
-order and whatever else runs beside a tree; AlphaMath's virtual loss (``parallel``) keeps that."""
+order and whatever else runs beside a tree; several selections in flight per tree (``parallel``, virtual
+loss: mcts-alphamath, mcts-rstar, rest-mcts) keep that."""
 
 from __future__ import annotations
 
@@ -64,8 +65,10 @@ SEARCHES = {
     "mcts-alphamath": {"iterations": "6", "n": "3", "max_depth": "4"},
     "mcts-alphamath-parallel": {"iterations": "6", "n": "3", "max_depth": "4", "parallel": "3"},
     "mcts-rstar": {"rollouts": "4", "n": "3", "max_depth": "4"},
+    "mcts-rstar-parallel": {"rollouts": "6", "n": "3", "max_depth": "4", "parallel": "3"},
     "sbs": {"beam_width": "2", "n": "3", "max_depth": "4"},
     "rest-mcts": {"iterations": "5", "branch": "3", "roll_steps": "2"},
+    "rest-mcts-parallel": {"iterations": "6", "branch": "3", "roll_steps": "2", "parallel": "3"},
     "best-of-n": {"n": "4"},
 }
 
@@ -191,7 +194,8 @@ class DigitStepEnv(SearchEnv):
 @pytest.mark.parametrize("name, params", [
     ("mcts-alphamath", {"iterations": "4", "n": "2", "max_tokens": "12", "max_depth": "3", "temperature": "1.0",
                         "parallel": "2"}),
-    ("mcts-rstar", {"rollouts": "2", "n": "2", "max_tokens": "12", "max_depth": "3", "temperature": "1.0"}),
+    ("mcts-rstar", {"rollouts": "3", "n": "2", "max_tokens": "12", "max_depth": "3", "temperature": "1.0",
+                    "parallel": "2"}),
 ])
 def test_on_the_engine_a_tree_is_the_same_with_batch_sizes_1_and_32(tiny_policy, name, params):
     # The real engine (vLLM CPU, the tiny model) through its step loop (submit/poll): 32 trees at once,

@@ -70,6 +70,44 @@ def test_each_rollout_runs_to_a_terminal_and_annotates_its_path():
     assert rows["0"]["q_value"] == 0.0 and rows["1"]["q_value"] == 1.0
 
 
+def test_parallel_rollouts_share_engine_calls_with_virtual_loss():
+    # The script above with parallel=2 (virtual loss 1), lock-step scheduler. Worked by hand:
+    # call 1: R1 expands the root; R2 finds the root being expanded (blocked) and waits.
+    # call 2: R1 -> A (both inf, first) and expands A; R3 skips A (being expanded) -> B, expands B.
+    # R1: A -> OK: +1 on OK, A, root. R4 starts: A is the only open child; under A, OK is evaluated -> A1.
+    # R3: B -> B1 (both unvisited, first).  call 3: A1 (R4) and B1 (R3) in one call.
+    # R4: A1 -> "3" (first): -1 on "3", A1, A, root. R3: B1 -> OK ("x" is too_many_steps, node-only -1):
+    # +1 on OK, B1, B, root. Three annotations, three engine calls instead of five; on this script the
+    # statistics equal the sequential search's.
+    policy = StepPolicy(SCRIPT)
+    [outcome] = run_search("mcts-rstar", {"rollouts": "3", "n": "2", "c": "2", "max_depth": "2", "unvisited": "inf",
+                                          "parallel": "2"}, policy)
+    assert policy.expanded == [[()], [("A",), ("B",)], [("A", "A1"), ("B", "B1")]]
+    stats = {steps: (n.visits, n.value_sum) for steps, n in by_steps(outcome.tree).items()}
+    assert stats[()] == (3, 1.0) and stats[("A",)] == (2, 0.0) and stats[("B",)] == (1, 1.0)
+    assert stats[("A", "A1", "#### answer: 3")] == (1, -1.0) and stats[("B", "B1", OK)] == (1, 1.0)
+
+
+def test_uct_counts_each_rollout_in_flight_as_a_lost_visit():
+    # root N=3 (one rollout in flight through it: 4); a: N=2, q=2, one in flight: N=3, q=2-1=1.
+    # UCT(a) = 1/3 + 2 * sqrt(ln 4 / 3) = 0.333333 + 2 * 0.679778 = 1.692890
+    # b: unvisited, one in flight: N=1, q=-1: -1 + 2 * sqrt(ln 4 / 1) = -1 + 2.354820 = 1.354820
+    from transforms.search.inflight import VirtualLoss
+
+    tree = Tree("p", "q", "5")
+    tree.root.visits = 3
+    a = tree.root.add_child("a", visits=2, value_sum=2.0)
+    b = tree.root.add_child("b")
+    virtual = VirtualLoss(1.0)
+    virtual.hold([tree.root, a])
+    assert uct(a, 2.0, "zero", virtual) == pytest.approx(1.692890, abs=1e-6)
+    assert uct(a, 2.0, "zero") == pytest.approx(1.0 + 2 * math.sqrt(math.log(3) / 2))  # nothing in flight
+    virtual.release([tree.root, a])
+    virtual.hold([tree.root, b])
+    assert uct(b, 2.0, "zero", virtual) == pytest.approx(1.354820, abs=1e-6)
+    assert uct(b, 2.0, "zero", VirtualLoss(1.0)) == 0.0
+
+
 def test_ppm_initialises_q_from_the_scorer_with_tanh():
     # PPM scores A 0.1, B 2.0 -> q0 = tanh: 0.099668, 0.964028, each counted as one visit of that node only.
     # With the root unvisited (ln clamped to 0), UCT = q0: B wins. B -> OK (terminal: not scored) -> +1.

@@ -128,6 +128,41 @@ def test_without_a_scorer_verified_answers_drive_the_search():
     assert len(nodes[("A", "A1")].children) == 1
 
 
+def test_ucb_counts_each_iteration_in_flight_as_a_visit_of_value_zero():
+    # root N=4, one iteration in flight through it: N=5; virtual loss 0 (a visit of value 0, the lowest V).
+    # a: N=2, V=.5, one in flight: N=3, V = 1/3: 1/3 + .7 sqrt(2 ln 5 / 3) = .333333 + .725086 = 1.058419
+    # b: unvisited (V_theta .3), one in flight: N=1, V=0: .7 sqrt(2 ln 5) = 1.255886 (no unvisited bonus)
+    from transforms.search.inflight import VirtualLoss
+
+    tree = Tree("p", "q", "5")
+    tree.root.visits = 4
+    a = tree.root.add_child("a", visits=2, value_sum=1.0)
+    b = tree.root.add_child("b", value_estimate=0.3)
+    virtual = VirtualLoss(0.0)
+    virtual.hold([tree.root, a])
+    assert ucb(a, 0.7, 1.0, virtual) == pytest.approx(1.058419, abs=1e-6)
+    virtual.release([tree.root, a])
+    virtual.hold([tree.root, b])
+    assert ucb(b, 0.7, 1.0, virtual) == pytest.approx(1.255886, abs=1e-6)
+    assert ucb(b, 0.7, 1.0, VirtualLoss(0.0)) == ucb(b, 0.7, 1.0) == pytest.approx(1.3)
+
+
+def test_parallel_iterations_share_engine_calls():
+    # No scorer (values 0 until a correct answer), branch 2, no roll-out steps, parallel 2, lock-step.
+    # call 1: I1 expands the root; I2 finds the root being expanded and waits. I1: roll node A, root N1.
+    # I2: UCB(A) = 0 + .7 sqrt(2 ln 1) = 0 < UCB(B) = 0 + 1 -> B, expanded. I3: B is held; root N = 1 + 1 in
+    # flight: UCB(A) = .7 sqrt(2 ln 2) = .824 -> A.  call 2: B and A together (sequentially: two calls,
+    # B then A, which tie at .824 and the first wins). 3 iterations, root N3.
+    policy = StepPolicy({(): ["A", "B"], ("A",): ["A1", "A2"], ("B",): ["B1", "B2"]})
+    [outcome] = run_search("rest-mcts", {"iterations": "3", "branch": "2", "roll_steps": "0", "parallel": "2"}, policy)
+    assert policy.expanded == [[()], [("B",), ("A",)]]
+    nodes = by_steps(outcome.tree)
+    assert nodes[()].visits == 3 and nodes[("A",)].visits == 2 and nodes[("B",)].visits == 1
+    policy = StepPolicy({(): ["A", "B"], ("A",): ["A1", "A2"], ("B",): ["B1", "B2"]})
+    run_search("rest-mcts", {"iterations": "3", "branch": "2", "roll_steps": "0"}, policy)
+    assert policy.expanded == [[()], [("B",)], [("A",)]]
+
+
 def test_self_critic_ends_a_node_the_policy_calls_solved():
     # it 1: expand root -> A (.5), B (.1); roll node A, no roll-out steps: v_max = 0 (the code's floor),
     #       V(A) = .5 * .5 + .5 * 0 = .25.  it 2: UCB(A) = .25 (ln 1 = 0), UCB(B) = .1 + 1 -> B, which is at
