@@ -53,7 +53,7 @@ class Execute:
 class Submit:
     """Start a ``Generate`` without waiting for it: the search receives a handle (an int) at once and
     later yields ``Await(handle)`` for the results. Lets one tree keep several selections in flight
-    (virtual loss, ``transforms.search.mcts_alphamath``); a tree must await every handle it submits."""
+    (virtual loss, ``transforms.search.inflight``); a tree must await every handle it submits."""
 
     generate: Generate
 

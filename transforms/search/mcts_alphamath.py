@@ -38,9 +38,9 @@ siblings. ``softmax`` (over siblings, of the mean token log-probability), ``soft
 Code steps (the paper's tool calls) run only in code mode (``SearchEnv.step_format``, see
 ``transforms.search.code_mode``); ``code_errors_allowed`` = 3 is Super_MARIO's ``errors_threshold``.
 
-Several expansions in flight per tree (``parallel`` = K > 1, default 1): the search keeps up to K
-selections submitted (``Submit``) and applies their results strictly in the order it made them
-(``Await`` of the oldest), so the tree depends only on K, never on which request the engine finishes
+Several expansions in flight per tree (``parallel`` = K > 1, default 1; ``transforms.search.inflight``):
+the search keeps up to K selections submitted (``Submit``) and applies their results strictly in the
+order it made them (``Await`` of the oldest), so the tree depends only on K, never on which request the engine finishes
 first. Virtual loss (as in parallel MCTS, Chaslot et al. 2008, and AlphaGo Zero's self-play search)
 keeps the K selections apart: while a selection is in flight, every node on its root-to-leaf path
 counts one more visit whose value is ``-virtual_loss`` (default 1, the negative reward), in N(s),
@@ -59,11 +59,11 @@ iteration (the code returns None and skips it).
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import dataclass
 from typing import Mapping
 
-from transforms.search.base import Await, Generate, Preset, Score, SearchEnv, SearchGenerator, Submit
+from transforms.search.base import Generate, Preset, Score, SearchEnv, SearchGenerator
+from transforms.search.inflight import VirtualLoss, interleave
 from transforms.search.stepwise import (
     PRIOR_MODES, add_steps, backup, check_positive, descend, path_from_root, score_requests, set_priors,
     step_request, terminal_reward,
@@ -174,42 +174,40 @@ def leaf_value(v_phi: float | None, reward: float, reward_weight: float | str, t
 def search(tree: Tree, config: AlphaMathConfig, env: SearchEnv) -> SearchGenerator:
     if config.needs_scorer and not env.has_scorer:
         raise RuntimeError("mcts-alphamath with reward_weight < 1 needs a value model (--scorer-model)")
-    root = tree.root
-    in_flight: deque[tuple[Node, int]] = deque()  # (leaf, handle) of submitted expansions, oldest first
-    virtual: dict[Node, int] = {}  # node -> selections in flight through it
-    leaves: set[Node] = set()  # leaves being expanded: not selectable until their steps are back
+    root, virtual = tree.root, VirtualLoss(config.virtual_loss)
     started = 0
-    while True:
-        while started < config.iterations and len(in_flight) < config.parallel and env.budget_left():
-            leaf = descend(root, lambda child: puct(child, config.c_puct, virtual, config.virtual_loss),
-                           ended=leaves.__contains__)
-            if leaf is None:
-                break  # every branch is finished, or waits on an expansion in flight
-            handle = yield Submit(Generate((step_request(tree, leaf, config, env, n=config.n),)))
-            in_flight.append((leaf, handle))
-            leaves.add(leaf)
-            for node in path_from_root(leaf):
-                virtual[node] = virtual.get(node, 0) + 1
-            started += 1
-        if not in_flight:
-            return
-        leaf, handle = in_flight.popleft()
-        [generation] = yield Await(handle)
-        leaves.discard(leaf)
-        for node in path_from_root(leaf):
-            virtual[node] -= 1
-            if not virtual[node]:
-                del virtual[node]
-        children = add_steps(tree, leaf, generation, env, max_depth=config.max_depth, dedup=config.dedup,
-                             code_errors_allowed=config.code_errors_allowed)
-        set_priors(children, config.prior)
-        if config.needs_scorer:
-            yield from _score_values(tree, env, ([leaf] if leaf.value_estimate is None else []) + children)
-        for child in children:
-            if child.is_terminal:
-                reward = terminal_reward(child, config.positive_reward, config.negative_reward)
-                backup(child, leaf_value(child.value_estimate, reward, config.reward_weight, terminal=True))
-        backup(leaf, leaf_value(leaf.value_estimate, 0.0, config.reward_weight))
+
+    def next_expansion() -> SearchGenerator | None:
+        nonlocal started
+        if started >= config.iterations or not env.budget_left():
+            return None
+        leaf = descend(root, lambda child: puct(child, config.c_puct, virtual.counts, config.virtual_loss),
+                       ended=virtual.is_expanding)
+        if leaf is None:
+            return None  # every branch is finished, or waits on an expansion in flight
+        started += 1
+        return _expand_and_back_up(tree, leaf, config, env, virtual)
+
+    yield from interleave(next_expansion, config.parallel)
+
+
+def _expand_and_back_up(tree: Tree, leaf: Node, config: AlphaMathConfig, env: SearchEnv,
+                        virtual: VirtualLoss) -> SearchGenerator:
+    """Expansion, evaluation and backup of one selected leaf (steps 2-4 of the module docstring)."""
+    path = path_from_root(leaf)
+    virtual.hold(path, leaf=leaf)
+    [generation] = yield Generate((step_request(tree, leaf, config, env, n=config.n),))
+    virtual.release(path, leaf=leaf)
+    children = add_steps(tree, leaf, generation, env, max_depth=config.max_depth, dedup=config.dedup,
+                         code_errors_allowed=config.code_errors_allowed)
+    set_priors(children, config.prior)
+    if config.needs_scorer:
+        yield from _score_values(tree, env, ([leaf] if leaf.value_estimate is None else []) + children)
+    for child in children:
+        if child.is_terminal:
+            reward = terminal_reward(child, config.positive_reward, config.negative_reward)
+            backup(child, leaf_value(child.value_estimate, reward, config.reward_weight, terminal=True))
+    backup(leaf, leaf_value(leaf.value_estimate, 0.0, config.reward_weight))
 
 
 def _score_values(tree: Tree, env: SearchEnv, nodes: list[Node]) -> SearchGenerator:
