@@ -7,11 +7,14 @@ engine's step loop as they arise):
 
 - search tokens/s: generated tokens / wall time of the scheduler's ``run`` over all problems at once
   (selection, verification and tree bookkeeping included);
-- raw tokens/s: one batched ``LLM.generate`` that writes the same number of tokens with the same
-  model and sampling settings: n samples (the search's samples per expansion) for each problem's
-  root prompt, ``ignore_eos`` and one fixed length, so the batch has as many sequences as one search
-  round; it is timed just before and just after the searches and the two rates averaged (the load on
-  a shared machine drifts);
+- raw tokens/s: one batched ``LLM.generate`` with the same model and sampling settings: n samples
+  (the search's samples per expansion) for each problem's root prompt, ``ignore_eos`` and one fixed
+  length of 4 steps (4 x ``--max-tokens``), so the batch has as many sequences as one search round;
+  it is timed just before and just after the searches, with the same shape both times, and the two
+  rates averaged (the load on a shared machine drifts). Until 2026-11-28 the second timing wrote as
+  many tokens as the search, so a search that wrote many (mcts-rstar: about 580 tokens per sequence)
+  got a long, slower baseline: at that length the sequences outgrow the bench's 1 GiB KV cache and
+  vLLM preempts them;
 - efficiency = search tokens/s / raw tokens/s, for each scheduler;
 - same trees: how many problems' trees the two schedulers grew identically (per-request seeds make
   them equal up to the engine's batch-dependent rounding of log-probabilities);
@@ -39,7 +42,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import os
 import sys
 import tempfile
@@ -146,12 +148,11 @@ def samples_per_expansion(config: dict) -> int:
     return int(config.get("n", config.get("branch", 5)))
 
 
-def raw_generate(policy, trees: list[Tree], tokens: int, params: dict) -> Phase:
-    """One LLM.generate writing ``tokens`` tokens: n samples per root prompt, fixed length, EOS ignored."""
+def raw_generate(policy, trees: list[Tree], length: int, params: dict) -> Phase:
+    """One LLM.generate of n samples per root prompt, each ``length`` tokens long, EOS ignored."""
     from vllm import SamplingParams
 
     n = samples_per_expansion(params)
-    length = max(1, math.ceil(tokens / (len(trees) * n)))
     sampling = SamplingParams(n=n, max_tokens=length, min_tokens=length, ignore_eos=True, logprobs=0,
                               temperature=float(params.get("temperature", 0.6)), seed=0)
     prompts = [policy.chat_prompt(t.question, DEFAULT_SYSTEM_PROMPT) for t in trees]
@@ -194,14 +195,15 @@ def bench(policy, verifier, label: str, name: str, params: dict, problems: list[
     config = get_search(name).make_config(params).__dict__
     # Raw generation is timed just before and just after the searches and the two rates averaged: on
     # a shared machine the load drifts, and bracketing the searches keeps the ratios honest.
+    raw_length = 4 * int(params["max_tokens"])  # the same shape before and after (see the module docstring)
     policy.llm.reset_prefix_cache()
-    raw_before = raw_generate(policy, problems, len(problems) * samples_per_expansion(config) * 4 * int(params["max_tokens"]), config)
+    raw_before = raw_generate(policy, problems, raw_length, config)
     runs, shapes = {}, {}
     for kind in kinds:
         policy.llm.reset_prefix_cache()
         runs[kind], shapes[kind] = run_search(policy, verifier, name, params, fresh(problems), seed, kind, stop)
     policy.llm.reset_prefix_cache()
-    raw_after = raw_generate(policy, problems, runs[kinds[-1]].tokens, config)
+    raw_after = raw_generate(policy, problems, raw_length, config)
     raw_tps = (raw_before.tokens_per_s + raw_after.tokens_per_s) / 2
     raw_tpc = (raw_before.tokens_per_cpu_s + raw_after.tokens_per_cpu_s) / 2
     result = {
@@ -279,7 +281,7 @@ def main(argv=None) -> list[dict]:
         problems = load_problems(args.problems, args.data)
         # Warm-up at full batch width: the sampler and the CPU kernels compile for new shapes on
         # first use (a cold first call measured 25x slower than the next).
-        raw_generate(policy, problems, len(problems) * 5 * args.max_tokens, {"n": 5})
+        raw_generate(policy, problems, args.max_tokens, {"n": 5})
         results = []
         if args.raw_widths:
             curve = raw_width_curve(policy, problems, [int(w) for w in args.raw_widths.split(",")], args.max_tokens)
