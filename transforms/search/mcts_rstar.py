@@ -65,7 +65,7 @@ from transforms.search.base import Generate, Preset, Score, SearchEnv, SearchGen
 from transforms.search.endings import is_unfinished
 from transforms.search.inflight import VirtualLoss, interleave
 from transforms.search.stepwise import (
-    add_steps, backup, best_child, check_positive, score_requests, step_request, terminal_reward,
+    add_steps, backup, best_child, check_positive, is_exhausted, score_requests, step_request, terminal_reward,
 )
 from transforms.search.tree import Node, Tree
 
@@ -213,7 +213,7 @@ def _rollout(tree: Tree, config: RStarConfig, env: SearchEnv, virtual: VirtualLo
             yield from _expand(tree, node, config, env, virtual, path)
         child = best_child(node, lambda c: uct(c, config.c, config.unvisited, virtual), virtual.is_expanding)
         if child is None:
-            if best_child(node, lambda c: 0.0) is not None:
+            if any(not is_exhausted(c) for c in node.children):  # open children, all held by rollouts in flight
                 return BLOCKED
             return STOP if node is tree.root else DEAD_END
         node = child

@@ -82,7 +82,8 @@ from transforms.search.base import Generate, Preset, Score, SearchEnv, SearchGen
 from transforms.search.endings import NO_ANSWER, end_branch, is_unfinished
 from transforms.search.inflight import VirtualLoss, interleave
 from transforms.search.stepwise import (
-    add_steps, best_child, check_positive, descend, path_from_root, score_requests, step_node, step_request,
+    add_steps, best_child, check_positive, descend, is_exhausted, path_from_root, score_requests, step_node,
+    step_request,
 )
 from transforms.search.tree import Node, Tree
 
@@ -289,7 +290,7 @@ def search(tree: Tree, config: RestMCTSConfig, env: SearchEnv) -> SearchGenerato
             return None
         node = descend(tree.root, score, lambda leaf: closed(leaf) or virtual.is_expanding(leaf))
         if node is None:
-            if virtual.expanding and descend(tree.root, score, closed) is not None:
+            if not is_exhausted(tree.root, closed):
                 progress.blocked_at = virtual.released  # only leaves held by iterations in flight are open
             else:
                 progress.stopped = True
