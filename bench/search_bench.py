@@ -13,8 +13,8 @@ engine's step loop as they arise):
   it is timed just before and just after the searches, with the same shape both times, and the two
   rates averaged (the load on a shared machine drifts). Until 2026-11-28 the second timing wrote as
   many tokens as the search, so a search that wrote many (mcts-rstar: about 580 tokens per sequence)
-  got a long, slower baseline: at that length the sequences outgrow the bench's 1 GiB KV cache and
-  vLLM preempts them;
+  got a long, slower baseline (each token attends over a longer context, and 80-160 such sequences
+  do not all fit in the bench's 1 GiB KV cache at once);
 - efficiency = search tokens/s / raw tokens/s, for each scheduler;
 - same trees: how many problems' trees the two schedulers grew identically (per-request seeds make
   them equal up to the engine's batch-dependent rounding of log-probabilities);
