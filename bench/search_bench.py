@@ -28,8 +28,13 @@ on a shared machine the wall-clock rates move with other jobs' load, the CPU-tim
 
 The prefix cache is reset before each phase so no phase profits from another's prompts.
 
+``--window W`` streams the problems through W open trees, as ``generate`` does (continuous: the next
+problem starts as soon as a tree finishes, ``TreeStream.admit``; lock-step: batches of W, one after
+the other); by default all problems start together, so the batch thins out while the last trees run.
+The raw baseline keeps its width (n samples of every problem's prompt).
+
 A search name may carry extra parameters after ``+`` (``mcts-alphamath+parallel=2``: two selections
-in flight per tree with virtual loss).
+in flight per tree with virtual loss; ``rest-mcts+window=64``: that search's own ``--window``).
 
 Run from the repo root: ``python bench/search_bench.py`` (tiny model, about a minute on 2 cores);
 ``--model default`` for SmolLM2-135M; ``--markdown`` prints the table for docs/benchmarks.md;
@@ -109,8 +114,11 @@ class StopAtEnv(SearchEnv):
 
 
 def run_search(policy, verifier, name: str, params: dict, trees: list[Tree], seed: int,
-               scheduler_kind: str = "continuous", stop: tuple[str, ...] = ()) -> tuple[Phase, list]:
-    """One scheduler run over ``trees``; the engine stats of that run and each tree's nodes."""
+               scheduler_kind: str = "continuous", stop: tuple[str, ...] = (), window: int = 0) -> tuple[Phase, list]:
+    """One scheduler run over ``trees``; the engine stats of that run and each tree's nodes.
+
+    ``window``: at most that many trees open at once (0: all): lock-step runs batches of that size one
+    after the other; continuous admits the next tree as soon as one finishes (``TreeStream.admit``)."""
     algorithm = get_search(name)
     scheduler = make_scheduler(scheduler_kind, policy)
 
@@ -118,8 +126,18 @@ def run_search(policy, verifier, name: str, params: dict, trees: list[Tree], see
         return StopAtEnv(chat_prompt=lambda q: policy.chat_prompt(q, DEFAULT_SYSTEM_PROMPT), verifier=verifier, seed=seed,
                          stop=stop)
 
+    config = algorithm.make_config(params)
     start, cpu = time.perf_counter(), time.process_time()
-    outcomes = scheduler.run(trees, algorithm.search, algorithm.make_config(params), make_env)
+    if not window or window >= len(trees):
+        outcomes = scheduler.run(trees, algorithm.search, config, make_env)
+    elif scheduler_kind == "lockstep":  # batches of ``window`` trees, one after the other
+        outcomes = [o for i in range(0, len(trees), window)
+                    for o in scheduler.run(trees[i:i + window], algorithm.search, config, make_env)]
+    else:  # the next tree joins as soon as one of the ``window`` open ones finishes
+        with scheduler.open(algorithm.search, config, make_env) as search:
+            finished = {id(o.tree): o for tree in trees for o in search.admit(tree, window)}
+            finished.update((id(o.tree), o) for o in search.drain())
+        outcomes = [finished[id(tree)] for tree in trees]
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     failed = [o.error for o in outcomes if o.error]
     if failed:
@@ -191,7 +209,7 @@ def fresh(trees: list[Tree]) -> list[Tree]:
 
 
 def bench(policy, verifier, label: str, name: str, params: dict, problems: list[Tree], sequential: int, seed: int,
-          kinds: list[str], stop: tuple[str, ...] = ()) -> dict:
+          kinds: list[str], stop: tuple[str, ...] = (), window: int = 0) -> dict:
     config = get_search(name).make_config(params).__dict__
     # Raw generation is timed just before and just after the searches and the two rates averaged: on
     # a shared machine the load drifts, and bracketing the searches keeps the ratios honest.
@@ -201,13 +219,14 @@ def bench(policy, verifier, label: str, name: str, params: dict, problems: list[
     runs, shapes = {}, {}
     for kind in kinds:
         policy.llm.reset_prefix_cache()
-        runs[kind], shapes[kind] = run_search(policy, verifier, name, params, fresh(problems), seed, kind, stop)
+        runs[kind], shapes[kind] = run_search(policy, verifier, name, params, fresh(problems), seed, kind, stop, window)
     policy.llm.reset_prefix_cache()
     raw_after = raw_generate(policy, problems, raw_length, config)
     raw_tps = (raw_before.tokens_per_s + raw_after.tokens_per_s) / 2
     raw_tpc = (raw_before.tokens_per_cpu_s + raw_after.tokens_per_cpu_s) / 2
     result = {
         "search": label, "params": ",".join(f"{k}={v}" for k, v in params.items()), "problems": len(problems),
+        "window": window or len(problems),
         "raw_tokens": raw_after.tokens, "raw_tps": raw_tps, "raw_tps_before_after": [raw_before.tokens_per_s, raw_after.tokens_per_s],
         "load_average": os.getloadavg()[0],
     }
@@ -245,7 +264,8 @@ def markdown(results: list[dict], model: str) -> str:
         before, after = r["raw_tps_before_after"]
         cells = [f"{r[k]['calls']}, {r[k]['mean_batch']:.0f}, {r[k]['search_tps']:.0f}, **{r[k]['efficiency']:.2f}** / "
                  f"{r[k]['efficiency_cpu']:.2f}" for k in kinds]
-        lines.append(f"| {r['search']} ({r['params']}) | {r['problems']} | {r['raw_tps']:.0f} ({before:.0f}, {after:.0f}) | "
+        problems = r["problems"] if r.get("window", r["problems"]) >= r["problems"] else f"{r['problems']}, {r['window']} at a time"
+        lines.append(f"| {r['search']} ({r['params']}) | {problems} | {r['raw_tps']:.0f} ({before:.0f}, {after:.0f}) | "
                      + " | ".join(cells) + f" | {r.get('same_trees', '-')}/{r['problems']} |")
     return "\n".join(lines)
 
@@ -257,6 +277,9 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--param", action="append", default=[], metavar="SEARCH:K=V,K=V",
                         help="replace a search's parameters (default: " + "; ".join(f"{k}: {v}" for k, v in DEFAULT_PARAMS.items()) + ")")
     parser.add_argument("--problems", type=int, default=32, help="GSM8K problems searched together (default 32)")
+    parser.add_argument("--window", type=int, default=0,
+                        help="at most this many trees open at once (default 0: all problems together); continuous "
+                             "admits the next problem as soon as one finishes, lock-step runs batches of this size")
     parser.add_argument("--sequential", type=int, default=0, help="problems also searched one at a time (default 0: skip)")
     parser.add_argument("--schedulers", default="lockstep,continuous", help="comma-separated, run side by side: " + ", ".join(SCHEDULERS))
     parser.add_argument("--max-tokens", type=int, default=64, help="tokens per step (default 64)")
@@ -293,8 +316,9 @@ def main(argv=None) -> list[dict]:
             name, _, extra = label.partition("+")
             params = {**parse_params(overrides.get(name, DEFAULT_PARAMS[name])), **parse_params(extra),
                       "max_tokens": str(args.max_tokens)}
+            window = int(params.pop("window", args.window))  # "rest-mcts+window=64": this search's own window
             result = bench(policy, verifier, label, name, params, problems, args.sequential, args.seed, kinds,
-                           (args.step_stop,) if args.step_stop else ())
+                           (args.step_stop,) if args.step_stop else (), window)
             results.append(result)
             print(json.dumps(result), flush=True)
         close = getattr(verifier, "close", None)

@@ -1,6 +1,6 @@
 """generate: problems -> search trees -> verified node shards.
 
-    read -> validate -> dedupe -> batch -> search -> write
+    read -> validate -> dedupe -> search (--batch-size trees at a time) -> commit per problem -> write
 
 Run ``python -m pipelines.generate --help`` for every option; ``--demo`` runs the bundled GSM8K
 sample with the default CPU model. Beam's own options (``--runner``, ``--direct_num_workers``, ...)
@@ -77,7 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "(every search's fields, defaults and presets are listed below)")
     search.add_argument("--search-help", choices=sorted(SEARCHES), metavar="NAME",
                         help="print one search's parameters, defaults and presets, then exit")
-    search.add_argument("--batch-size", type=int, default=32, help="problems searched together in one batch (default 32)")
+    search.add_argument("--batch-size", type=int, default=32,
+                        help="problems searched together (default 32); with the continuous scheduler the next problem "
+                             "starts as soon as one of them finishes, with lockstep they run in batches of this size")
     search.add_argument("--seed", type=int, default=0, help="run seed; per-request seeds derive from it")
     search.add_argument("--max-tokens-per-problem", type=int, help="token budget per problem")
     search.add_argument("--system-prompt", default=DEFAULT_SYSTEM_PROMPT, help="system message for the policy")
@@ -257,8 +259,7 @@ def build_pipeline(pipeline: beam.Pipeline, args, settings: SearchSettings, mapp
     finished = finished_keys(out)
     searched = (problems
                 | "SkipFinished" >> beam.Filter(lambda p, done: part_key(p["problem_id"]) not in done, finished)
-                | "Batch" >> beam.BatchElements(min_batch_size=args.batch_size, max_batch_size=args.batch_size)
-                | "Search" >> beam.ParDo(SearchDoFn(settings)).with_outputs(DEAD, main="trees"))
+                | "Search" >> beam.ParDo(SearchDoFn(settings, window=args.batch_size)).with_outputs(DEAD, main="trees"))
     trees = searched.trees | "CommitTrees" >> beam.ParDo(CommitParts(parts_dir(out, "nodes"), NODES_V1, NODE_ORDER))
     search_dead = (searched[DEAD] | "KeySearchDead" >> beam.Map(lambda d: (d["record_id"], [d]))
                    | "CommitSearchDead" >> beam.ParDo(CommitParts(parts_dir(out, "dead_letters"), DEAD_LETTERS_V1, DEAD_ORDER))

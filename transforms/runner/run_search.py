@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import GlobalWindows
 
 from transforms.io.ingest import DEAD, dead_letter
 from transforms.policy import PolicySpec, shared_policy
@@ -81,10 +82,17 @@ def make_verifier(options: tuple[tuple[str, str], ...] = ()):
 
 
 class SearchDoFn(beam.DoFn):
-    """list of problem rows -> (problem_id, [node rows]) per problem, or dead letters."""
+    """problem row -> (problem_id, [node rows]) per problem, or a dead letter, as each tree finishes.
 
-    def __init__(self, settings: SearchSettings):
-        self.settings = settings
+    Up to ``window`` problems are searched together (``generate --batch-size``). Trees are handed on
+    as they finish, not in input order, and the bundle's last ones in ``finish_bundle``: every tree
+    depends only on its own problem, so the order changes no row.
+    """
+
+    def __init__(self, settings: SearchSettings, window: int = 32):
+        if window < 1:
+            raise ValueError(f"window must be at least 1 problem, got {window}")
+        self.settings, self.window = settings, window
         self.searched = Metrics.counter("treemill", "problems_searched")
         self.nodes = Metrics.counter("treemill", "nodes")
         self.tokens = Metrics.counter("treemill", "generated_tokens")
@@ -157,16 +165,72 @@ class SearchDoFn(beam.DoFn):
             if close:
                 close()
 
-    def process(self, problems: list[dict]):
+    def start_bundle(self):
+        if getattr(self, "_stream", None) is not None:  # a bundle that failed part-way: its requests leave the engine
+            self._stream.close()
+        self._stream = None  # continuous: the TreeStream of this bundle, opened with its first problem
+        self._scheduler = None
+        self._problems: dict[int, dict] = {}  # id(tree) -> its problem row, until the tree is handed on
+        self._batch: list[dict] = []  # lock-step: problems waiting for a full batch
+        self._tokens_reported = 0
+
+    def process(self, problem: dict):
+        """Admit one problem; hand on every tree that finished meanwhile.
+
+        continuous: the problem's tree joins the running search as soon as fewer than ``window`` trees
+        are open, so the engine stays as full at the end of a bundle as in its middle; lock-step: the
+        problems run in batches of ``window``, one ``Scheduler.run`` each.
+        """
         if self.policy is None:
             self._start_backends()
-        s = self.settings
+        if self.settings.scheduler == "lockstep":
+            self._batch.append(problem)
+            if len(self._batch) >= self.window:
+                yield from self._run_batch()
+            return
+        tree = Tree(problem["problem_id"], problem["question"], problem["gold_answer"])
+        self._problems[id(tree)] = problem
+        yield from self._emit(self._open_stream().admit(tree, self.window))
+
+    def finish_bundle(self):
+        """The bundle's last trees: every problem admitted is searched before the bundle ends."""
+        if self._batch:
+            outputs = self._run_batch()
+        elif self._stream is not None:
+            outputs = self._emit(self._stream.drain())
+            self._stream.close()
+            self._stream = None
+        else:
+            return
+        for output in outputs:
+            if isinstance(output, beam.pvalue.TaggedOutput):
+                yield beam.pvalue.TaggedOutput(output.tag, GlobalWindows.windowed_value(output.value))
+            else:
+                yield GlobalWindows.windowed_value(output)
+
+    def _open_stream(self):
+        if self._stream is None:
+            s = self.settings
+            self._scheduler = make_scheduler(s.scheduler, self.policy, scorer=self.scorer)
+            self._tokens_reported = 0
+            self._stream = self._scheduler.open(self.algorithm.search, self.config, self.make_env)
+        return self._stream
+
+    def _run_batch(self):
+        problems, self._batch = self._batch, []
         trees = [Tree(p["problem_id"], p["question"], p["gold_answer"]) for p in problems]
-        scheduler = make_scheduler(s.scheduler, self.policy, scorer=self.scorer)
-        outcomes = scheduler.run(trees, self.algorithm.search, self.config, self.make_env)
+        self._problems.update((id(t), p) for t, p in zip(trees, problems))
+        self._scheduler = make_scheduler(self.settings.scheduler, self.policy, scorer=self.scorer)
+        self._tokens_reported = 0
+        return self._emit(self._scheduler.run(trees, self.algorithm.search, self.config, self.make_env))
+
+    def _emit(self, outcomes):
+        """(problem_id, node rows) per searched tree, or a dead letter; counters and progress."""
+        s = self.settings
         verifier_tag = f"{self.verifier.name}/{self.verifier.version}"
         node_count = 0
-        for problem, outcome in zip(problems, outcomes):
+        for outcome in outcomes:
+            problem = self._problems.pop(id(outcome.tree))
             if outcome.error:
                 self.dead.inc()
                 yield beam.pvalue.TaggedOutput(DEAD, dead_letter("search", outcome.error, problem["problem_id"], problem))
@@ -178,8 +242,13 @@ class SearchDoFn(beam.DoFn):
             self.nodes_per_tree.update(len(rows))
             self.tokens_per_problem.update(outcome.env.generated_tokens)
             yield problem["problem_id"], rows
+        if not outcomes:
+            return
+        # Engine tokens, failed trees' included, as the scheduler counted them since the last report.
+        tokens = self._scheduler.stats.generated_tokens - self._tokens_reported
+        self._tokens_reported += tokens
         self.nodes.inc(node_count)
-        self.tokens.inc(scheduler.stats.generated_tokens)
+        self.tokens.inc(tokens)
         self._report_cache()
         if self.progress:
-            self.progress.update(len(problems), node_count, scheduler.stats.generated_tokens)
+            self.progress.update(len(outcomes), node_count, tokens)

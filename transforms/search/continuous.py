@@ -32,6 +32,10 @@ Several generations in flight per tree (``Submit``/``Await``), by search:
 With parallel selections a tree is still a pure function of its problem, seed and K: results are
 applied in the order the search made the selections, never in the order the engine finishes them.
 
+Problems can also stream through a running search (``ContinuousScheduler.open`` -> ``TreeStream``):
+a new tree joins as soon as another finishes, so the engine does not thin out at the end of every
+batch of problems. ``SearchDoFn`` (``transforms.runner.run_search``) runs ``generate`` this way.
+
 A ``Policy`` with only ``generate`` (no ``submit``/``poll``) is wrapped by ``BatchedStream``: each poll
 runs everything queued in one ``generate``, which still lets trees move on without waiting for the
 others' scorer or sandbox calls.
@@ -95,63 +99,145 @@ class ContinuousScheduler:
 
     def run(self, trees: Sequence[Tree], search_fn: SearchFn, config: Any,
             make_env: Callable[[], SearchEnv]) -> list[SearchOutcome]:
-        tickets: dict[int, tuple[_Pending, int]] = {}  # engine ticket -> (generation, request position)
-        in_flight = [0]  # sequences submitted and not yet returned
-
-        def on_submit(run: TreeRun, handle: int, generate: Generate) -> None:
-            pending = _Pending(run, handle, len(generate.requests))
-            start = time.perf_counter()
-            for position, ticket in enumerate(self.stream.submit(list(generate.requests))):
-                tickets[ticket] = (pending, position)
-            self.stats.policy_seconds += time.perf_counter() - start
-            self.stats.requests += len(generate.requests)
-            in_flight[0] += sum(r.sampling.n for r in generate.requests)
-            if not generate.requests:
-                run.results[handle] = []
-
-        outcomes, waiting = start_trees(trees, search_fn, config, make_env, on_submit)
-        try:
-            self._loop(waiting, tickets, in_flight)
-        finally:
-            # Requests of a tree that failed (or never awaited them) must not stay in the engine, where
-            # the next run would receive them.
-            while tickets:
-                for ticket, _ in self.stream.poll():
-                    tickets.pop(ticket, None)
+        """Every tree at once; the outcomes in the order of ``trees``."""
+        with self.open(search_fn, config, make_env) as search:
+            outcomes = [search.add(tree) for tree in trees]
+            search.drain()
         return outcomes
 
-    def _loop(self, waiting: list[TreeRun], tickets: dict, in_flight: list[int]) -> None:
-        while waiting:
-            served = self._serve_synchronous(waiting)
-            if served:
-                waiting = [run for run in waiting if run not in served] + [run for run in served if run.step(served[run])]
-                continue
-            ready = self._ready(waiting) or self._poll(tickets, in_flight)
-            resumed = {id(run) for run in ready}
-            waiting = [run for run in waiting if id(run) not in resumed] + [
-                run for run in ready if run.step(run.deliver(run.awaiting))]
+    def open(self, search_fn: SearchFn, config: Any, make_env: Callable[[], SearchEnv]) -> "TreeStream":
+        """A ``TreeStream``: trees added one by one while the others run, handed back as each finishes."""
+        return TreeStream(self, search_fn, config, make_env)
 
-    def _ready(self, waiting: list[TreeRun]) -> list[TreeRun]:
-        """Trees whose awaited generation is already complete (e.g. an empty Submit)."""
-        return [run for run in waiting if run.awaiting is not None and run.awaiting in run.results]
+    def _score(self, requests: list) -> list:
+        return run_scorer(self.scorer, self.stats, requests)
 
-    def _poll(self, tickets: dict, in_flight: list[int]) -> list[TreeRun]:
-        """Poll the engine once; store finished generations; return the trees whose awaited one is complete."""
-        if not tickets:
-            raise RuntimeError("every search waits on a generation, but none is in flight")
-        self.stats.batch_sizes.append(in_flight[0])
+    def _execute(self, codes: list) -> list:
+        return run_executor(self.executor, self.stats, codes)
+
+
+class TreeStream:
+    """Trees that join a running continuous search one at a time and leave it as each finishes.
+
+    ``add`` starts a tree (its first requests join the engine's running batch); ``advance`` does one
+    unit of work (the waiting scorer / sandbox calls, or one engine poll) and returns the trees that
+    finished in it. A caller that adds the next problem whenever one finishes keeps the engine as full
+    at the end of a long run as in its middle: trees that all start together finish at different times,
+    and the batch thins out while the last ones run (``pipelines.generate`` admits problems this way,
+    ``--batch-size`` trees at a time). A tree depends only on its problem, seed and search settings
+    (per-request seeds; see the module docstring), never on which trees run beside it, so the order in
+    which trees join or leave changes nothing in them.
+    """
+
+    def __init__(self, scheduler: ContinuousScheduler, search_fn: SearchFn, config: Any,
+                 make_env: Callable[[], SearchEnv]):
+        self.scheduler, self.search_fn, self.config, self.make_env = scheduler, search_fn, config, make_env
+        self.added = 0
+        self.finished: list[SearchOutcome] = []  # finished and not yet handed back
+        self.waiting: list[TreeRun] = []  # trees not finished, each waiting on a call
+        self.tickets: dict[int, tuple[_Pending, int]] = {}  # engine ticket -> (generation, request position)
+        self.in_flight = 0  # sequences submitted and not yet returned
+
+    @property
+    def open_trees(self) -> int:
+        return len(self.waiting)
+
+    def add(self, tree: Tree) -> SearchOutcome:
+        """Start ``tree``; its outcome, complete once ``advance``/``admit``/``drain`` hands it back."""
+        outcome = SearchOutcome(tree=tree, env=self.make_env())
+        run = TreeRun(self.added, outcome, self.search_fn(tree, self.config, outcome.env), self._submit)
+        self.added += 1
+        if run.step(None):
+            self.waiting.append(run)
+        else:
+            self.finished.append(outcome)
+        return outcome
+
+    def admit(self, tree: Tree, window: int) -> list[SearchOutcome]:
+        """Advance until fewer than ``window`` trees are open, then add ``tree``: the trees that finished
+        meanwhile (``tree`` too, if it finished at once)."""
+        if window < 1:
+            raise ValueError(f"window must be at least 1 tree, got {window}")
+        finished = []
+        while self.open_trees >= window:
+            finished += self.advance()
+        self.add(tree)
+        return finished + self._take_finished()
+
+    def drain(self) -> list[SearchOutcome]:
+        """Advance until every tree has finished; those that finished."""
+        finished = []
+        while self.open_trees:
+            finished += self.advance()
+        return finished + self._take_finished()
+
+    def advance(self) -> list[SearchOutcome]:
+        """Serve the waiting scorer and sandbox calls, or else poll the engine once; the trees that finished."""
+        if not self.waiting:
+            return self._take_finished()
+        replies = self._serve_synchronous()
+        if not replies:
+            # A generation is delivered just before its tree steps, so tokens count in the search's order.
+            replies = {run: None for run in self._ready() or self._poll()}
+        self.waiting = [run for run in self.waiting if run not in replies]
+        for run, reply in replies.items():
+            if run.step(run.deliver(run.awaiting) if reply is None else reply):
+                self.waiting.append(run)
+            else:
+                self.finished.append(run.outcome)
+        return self._take_finished()
+
+    def _take_finished(self) -> list[SearchOutcome]:
+        finished, self.finished = self.finished, []
+        return finished
+
+    def close(self) -> None:
+        """Collect requests still in the engine (a tree that failed, or never awaited them): the next
+        search on this engine must not receive them."""
+        while self.tickets:
+            for ticket, _ in self.scheduler.stream.poll():
+                self.tickets.pop(ticket, None)
+
+    def __enter__(self) -> "TreeStream":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _submit(self, run: TreeRun, handle: int, generate: Generate) -> None:
+        s = self.scheduler
+        pending = _Pending(run, handle, len(generate.requests))
         start = time.perf_counter()
-        finished = self.stream.poll()
-        self.stats.policy_seconds += time.perf_counter() - start
-        self.stats.rounds += 1
-        self.stats.policy_calls += 1
+        for position, ticket in enumerate(s.stream.submit(list(generate.requests))):
+            self.tickets[ticket] = (pending, position)
+        s.stats.policy_seconds += time.perf_counter() - start
+        s.stats.requests += len(generate.requests)
+        self.in_flight += sum(r.sampling.n for r in generate.requests)
+        if not generate.requests:
+            run.results[handle] = []
+
+    def _ready(self) -> list[TreeRun]:
+        """Trees whose awaited generation is already complete (e.g. an empty Submit)."""
+        return [run for run in self.waiting if run.awaiting is not None and run.awaiting in run.results]
+
+    def _poll(self) -> list[TreeRun]:
+        """Poll the engine once; store finished generations; return the trees whose awaited one is complete."""
+        if not self.tickets:
+            raise RuntimeError("every search waits on a generation, but none is in flight")
+        stats = self.scheduler.stats
+        stats.batch_sizes.append(self.in_flight)
+        start = time.perf_counter()
+        finished = self.scheduler.stream.poll()
+        stats.policy_seconds += time.perf_counter() - start
+        stats.rounds += 1
+        stats.policy_calls += 1
         ready = []
         for ticket, generation in finished:
-            pending, position = tickets.pop(ticket)
+            pending, position = self.tickets.pop(ticket)
             pending.results[position] = generation
             pending.missing -= 1
-            self.stats.count_generations([generation])
-            in_flight[0] -= len(generation.samples)
+            stats.count_generations([generation])
+            self.in_flight -= len(generation.samples)
             run = pending.run
             if pending.missing == 0 and not run.failed:
                 run.results[pending.handle] = list(pending.results)
@@ -159,11 +245,12 @@ class ContinuousScheduler:
                     ready.append(run)
         return ready
 
-    def _serve_synchronous(self, waiting: list[TreeRun]) -> dict[TreeRun, list]:
+    def _serve_synchronous(self) -> dict[TreeRun, list]:
         """One batched scorer call for every tree waiting on a Score, one sandbox call for every Execute."""
+        s = self.scheduler
         replies: dict[TreeRun, list] = {}
-        for kind, call_batch in ((Score, self._score), (Execute, self._execute)):
-            members = [run for run in waiting if isinstance(run.call, kind)]
+        for kind, call_batch in ((Score, s._score), (Execute, s._execute)):
+            members = [run for run in self.waiting if isinstance(run.call, kind)]
             if not members:
                 continue
             payloads = [run.call.requests if kind is Score else run.call.codes for run in members]
@@ -171,12 +258,6 @@ class ContinuousScheduler:
             for run, payload in zip(members, payloads):
                 replies[run], flat = flat[:len(payload)], flat[len(payload):]
         return replies
-
-    def _score(self, requests: list) -> list:
-        return run_scorer(self.scorer, self.stats, requests)
-
-    def _execute(self, codes: list) -> list:
-        return run_executor(self.executor, self.stats, codes)
 
 
 SCHEDULERS = ("continuous", "lockstep")

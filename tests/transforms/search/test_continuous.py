@@ -100,6 +100,42 @@ def test_continuous_trees_equal_lockstep_trees_in_any_finishing_order(name):
     assert alone == reference
 
 
+@pytest.mark.parametrize("name", ["mcts-rstar-parallel", "sbs", "rest-mcts"])
+@pytest.mark.parametrize("window", [1, 2, 4])
+def test_trees_streamed_through_a_window_equal_trees_grown_all_at_once(name, window):
+    reference, _ = grow(name, Scheduler, list(range(7)))
+    algorithm = get_search(name.replace("-parallel", ""))
+    stream = ShuffledStream(window)
+    scheduler = ContinuousScheduler(stream)
+    trees = [Tree(f"p{i}", f"What is {i} + {i % 3}?", "5") for i in range(7)]
+    handed_back, most_open = [], 0
+    with scheduler.open(algorithm.search, algorithm.make_config(SEARCHES[name]), lambda: SearchEnv(
+            chat_prompt=lambda q: stream.chat_prompt(q, "sys"), verifier=ExactVerifier(), seed=7)) as search:
+        for tree in trees:
+            handed_back += search.admit(tree, window)
+            most_open = max(most_open, search.open_trees)
+        handed_back += search.drain()
+    assert most_open == window  # never more than the window, and the window is used
+    assert sorted(o.tree.problem_id for o in handed_back) == sorted(reference)  # each tree once, none lost
+    assert {o.tree.problem_id: [(n.path, n.step_text, n.visits, n.value_sum, n.q, n.is_terminal) for n in o.tree.nodes()]
+            for o in handed_back} == reference
+    assert not stream.queue and not search.tickets
+
+
+def test_a_tree_that_needs_no_call_is_handed_back_by_the_next_admit():
+    def answer_at_once(tree, config, env):
+        tree.root.add_child("answer: 1")
+        return
+        yield  # a generator that makes no call
+
+    stream = ShuffledStream(0)
+    with ContinuousScheduler(stream).open(answer_at_once, None, lambda: SearchEnv(chat_prompt=str, verifier=ExactVerifier())) as search:
+        assert [o.tree.problem_id for o in search.admit(Tree("a", "q", "1"), 1)] == ["a"]
+        assert search.open_trees == 0 and search.drain() == []
+    with pytest.raises(ValueError, match="window"):
+        search.admit(Tree("b", "q", "1"), 0)
+
+
 def test_a_tree_moves_on_without_waiting_for_the_others():
     # Under a stream that finishes one request per poll, the continuous scheduler needs no more polls
     # than there are requests, and the trees interleave: the lock-step one would need a round per step.
