@@ -34,7 +34,8 @@ the other); by default all problems start together, so the batch thins out while
 The raw baseline keeps its width (n samples of every problem's prompt).
 
 A search name may carry extra parameters after ``+`` (``mcts-alphamath+parallel=2``: two selections
-in flight per tree with virtual loss; ``rest-mcts+window=64``: that search's own ``--window``).
+in flight per tree with virtual loss; ``rest-mcts+parallel=4+window=64``: also that search's own
+``--window``).
 
 Run from the repo root: ``python bench/search_bench.py`` (tiny model, about a minute on 2 cores);
 ``--model default`` for SmolLM2-135M; ``--markdown`` prints the table for docs/benchmarks.md;
@@ -314,7 +315,7 @@ def main(argv=None) -> list[dict]:
         kinds = args.schedulers.split(",")
         for label in filter(None, args.searches.split(",")):  # --searches "" with --raw-widths: the curve only
             name, _, extra = label.partition("+")
-            params = {**parse_params(overrides.get(name, DEFAULT_PARAMS[name])), **parse_params(extra),
+            params = {**parse_params(overrides.get(name, DEFAULT_PARAMS[name])), **parse_params(extra.replace("+", ",")),
                       "max_tokens": str(args.max_tokens)}
             window = int(params.pop("window", args.window))  # "rest-mcts+window=64": this search's own window
             result = bench(policy, verifier, label, name, params, problems, args.sequential, args.seed, kinds,
