@@ -107,6 +107,7 @@ class SearchDoFn(beam.DoFn):
         # batch (_start_backends): a resumed run whose problems are all finished never loads a model.
         self.policy = None
         self.cache = None
+        self._stream = None  # continuous: the TreeStream of the current bundle, opened with its first problem
         self.algorithm = self.settings.algorithm()
         self.config = self.settings.config()
         self.config_digest = self.settings.config_hash()
@@ -166,9 +167,9 @@ class SearchDoFn(beam.DoFn):
                 close()
 
     def start_bundle(self):
-        if getattr(self, "_stream", None) is not None:  # a bundle that failed part-way: its requests leave the engine
+        if self._stream is not None:  # a bundle that failed part-way: its requests leave the engine
             self._stream.close()
-        self._stream = None  # continuous: the TreeStream of this bundle, opened with its first problem
+        self._stream = None
         self._scheduler = None
         self._problems: dict[int, dict] = {}  # id(tree) -> its problem row, until the tree is handed on
         self._batch: list[dict] = []  # lock-step: problems waiting for a full batch

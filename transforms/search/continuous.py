@@ -49,7 +49,7 @@ from typing import Any, Callable, Sequence
 from transforms.protocols import Executor, Generation, GenerationRequest, Policy, Scorer, StreamingPolicy
 from transforms.search.base import Execute, Generate, Score, SearchEnv
 from transforms.search.scheduler import (
-    Scheduler, SchedulerStats, SearchFn, SearchOutcome, TreeRun, run_executor, run_scorer, start_trees,
+    Scheduler, SchedulerStats, SearchFn, SearchOutcome, TreeRun, run_executor, run_scorer,
 )
 from transforms.search.tree import Tree
 
@@ -108,12 +108,6 @@ class ContinuousScheduler:
     def open(self, search_fn: SearchFn, config: Any, make_env: Callable[[], SearchEnv]) -> "TreeStream":
         """A ``TreeStream``: trees added one by one while the others run, handed back as each finishes."""
         return TreeStream(self, search_fn, config, make_env)
-
-    def _score(self, requests: list) -> list:
-        return run_scorer(self.scorer, self.stats, requests)
-
-    def _execute(self, codes: list) -> list:
-        return run_executor(self.executor, self.stats, codes)
 
 
 class TreeStream:
@@ -249,7 +243,8 @@ class TreeStream:
         """One batched scorer call for every tree waiting on a Score, one sandbox call for every Execute."""
         s = self.scheduler
         replies: dict[TreeRun, list] = {}
-        for kind, call_batch in ((Score, s._score), (Execute, s._execute)):
+        for kind, call_batch in ((Score, lambda requests: run_scorer(s.scorer, s.stats, requests)),
+                                 (Execute, lambda codes: run_executor(s.executor, s.stats, codes))):
             members = [run for run in self.waiting if isinstance(run.call, kind)]
             if not members:
                 continue
