@@ -16,6 +16,19 @@ engine's step loop as they arise):
   got a long, slower baseline (each token attends over a longer context, and 80-160 such sequences
   do not all fit in the bench's 1 GiB KV cache at once);
 - efficiency = search tokens/s / raw tokens/s, for each scheduler;
+- same-work tokens/s (on unless ``--no-replay``): every request the continuous search sent, replayed
+  in one batched ``LLM.generate`` once the search is done: the same prompts, seeds and sampling
+  settings, each sample forced to the length it had (``min_tokens`` = ``max_tokens``, EOS ignored,
+  one ``n=1`` request per sample, which is how vLLM runs ``n`` > 1 anyway). It is the engine doing
+  exactly the search's work with every request known up front, so search tokens/s / same-work
+  tokens/s is what the search's scheduling costs, apart from the work itself. The fixed-shape
+  baseline above also charges the search for the shape of its work: each step is a new request
+  whose prompt tail (the tokens past the last whole 32-token KV block, recomputed by each of the
+  ``n`` samples) is prefilled again, where the raw baseline prefills once per 4-step sequence;
+- engine steps (in-process vLLM only): prompt tokens prefilled and tokens decoded by the engine in
+  each phase, and the share of the phase's wall time spent inside engine steps (``engine busy``);
+  read from the engine core's scheduler, private API, so it reports nothing when vLLM's internals
+  move;
 - same trees: how many problems' trees the two schedulers grew identically (per-request seeds make
   them equal up to the engine's batch-dependent rounding of log-probabilities);
 - prefix-cache share = prompt tokens served from vLLM's prefix cache / prompt tokens, from the
@@ -55,12 +68,14 @@ import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Callable
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from transforms.policy import PolicySpec, shared_policy  # noqa: E402
+from transforms.protocols import Generation, GenerationRequest  # noqa: E402
 from transforms.runner.run_search import make_verifier  # noqa: E402
 from transforms.search import get_search  # noqa: E402
 from transforms.search.base import DEFAULT_SYSTEM_PROMPT, SearchEnv  # noqa: E402
@@ -87,6 +102,7 @@ class Phase:
     sequences: int = 0
     engine_seconds: float = 0.0
     cpu_seconds: float = 0.0  # CPU time of this process (the engine runs in-process): robust to others' load
+    engine: dict | None = None  # EngineSteps.snapshot() over this phase, when the probe is on
 
     @property
     def tokens_per_s(self) -> float:
@@ -95,6 +111,100 @@ class Phase:
     @property
     def tokens_per_cpu_s(self) -> float:
         return self.tokens / self.cpu_seconds if self.cpu_seconds else 0.0
+
+
+class RecordingPolicy:
+    """The policy, keeping every request it is sent and the generation that answered it (for the
+    same-work replay). Passes submit/poll/generate through unchanged."""
+
+    def __init__(self, policy):
+        self.policy, self.model_id = policy, policy.model_id
+        self.answered: list[tuple[GenerationRequest, Generation]] = []
+        self._submitted: dict[int, GenerationRequest] = {}
+
+    def chat_prompt(self, question: str, system: str | None = None) -> str:
+        return self.policy.chat_prompt(question, system)
+
+    def generate(self, requests):
+        generations = self.policy.generate(requests)
+        self.answered += zip(requests, generations)
+        return generations
+
+    def submit(self, requests):
+        tickets = self.policy.submit(requests)
+        self._submitted.update(zip(tickets, requests))
+        return tickets
+
+    def poll(self):
+        finished = self.policy.poll()
+        self.answered += [(self._submitted.pop(ticket), generation) for ticket, generation in finished]
+        return finished
+
+
+def replay(policy, answered: list[tuple[GenerationRequest, Generation]]) -> Phase:
+    """The same work as a search, in one batched generate: each sample of each answered request as
+    an n=1 request with the request's prompt, seed and sampling, forced to the sample's length."""
+    from vllm import SamplingParams
+
+    prompts, params = [], []
+    for request, generation in answered:
+        s = request.sampling
+        for sample in generation.samples:
+            if sample.num_tokens:
+                prompts.append(request.prompt)
+                params.append(SamplingParams(n=1, max_tokens=sample.num_tokens, min_tokens=sample.num_tokens,
+                                             ignore_eos=True, temperature=s.temperature, top_p=s.top_p, seed=s.seed,
+                                             logprobs=0 if s.logprobs else None))
+    start, cpu = time.perf_counter(), time.process_time()
+    outputs = policy.llm.generate(prompts, params, use_tqdm=False)
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return Phase(seconds, sum(len(c.token_ids) for o in outputs for c in o.outputs), cpu_seconds=cpu)
+
+
+class EngineSteps:
+    """Counts, for an in-process vLLM engine, the prompt tokens prefilled and the tokens decoded at
+    each engine step, and the time spent in steps. Wraps the engine core's ``scheduler.schedule`` and
+    ``step_fn`` (private API of vLLM 0.32's in-process ``EngineCore``): ``attach`` returns None where
+    they are missing, and the bench then reports no engine columns."""
+
+    def __init__(self):
+        self.prefill = self.decode = self.steps = 0
+        self.seconds = 0.0
+
+    @classmethod
+    def attach(cls, llm) -> "EngineSteps | None":
+        core = getattr(getattr(llm.llm_engine, "engine_core", None), "engine_core", None)
+        if core is None or not hasattr(core, "step_fn") or not hasattr(getattr(core, "scheduler", None), "schedule"):
+            return None
+        probe, schedule, step = cls(), core.scheduler.schedule, core.step_fn
+
+        def counted_schedule(*args, **kwargs):
+            out = schedule(*args, **kwargs)
+            new = {r.req_id for r in out.scheduled_new_reqs}
+            for request_id, tokens in out.num_scheduled_tokens.items():
+                if request_id in new or tokens > 1:  # a (re)started prompt, else one decoded token
+                    probe.prefill += tokens
+                else:
+                    probe.decode += tokens
+            return out
+
+        def timed_step(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return step(*args, **kwargs)
+            finally:
+                probe.seconds += time.perf_counter() - start
+                probe.steps += 1
+
+        core.scheduler.schedule, core.step_fn = counted_schedule, timed_step
+        return probe
+
+    def snapshot(self) -> dict:
+        return {"prefill": self.prefill, "decode": self.decode, "steps": self.steps, "seconds": self.seconds}
+
+    @staticmethod
+    def since(before: dict, after: dict) -> dict:
+        return {k: after[k] - before[k] for k in before}
 
 
 def load_problems(count: int, path: Path = GSM8K) -> list[Tree]:
@@ -115,13 +225,16 @@ class StopAtEnv(SearchEnv):
 
 
 def run_search(policy, verifier, name: str, params: dict, trees: list[Tree], seed: int,
-               scheduler_kind: str = "continuous", stop: tuple[str, ...] = (), window: int = 0) -> tuple[Phase, list]:
+               scheduler_kind: str = "continuous", stop: tuple[str, ...] = (), window: int = 0,
+               probe: "EngineSteps | None" = None, record: RecordingPolicy | None = None) -> tuple[Phase, list]:
     """One scheduler run over ``trees``; the engine stats of that run and each tree's nodes.
 
     ``window``: at most that many trees open at once (0: all): lock-step runs batches of that size one
-    after the other; continuous admits the next tree as soon as one finishes (``TreeStream.admit``)."""
+    after the other; continuous admits the next tree as soon as one finishes (``TreeStream.admit``).
+    ``record``: a ``RecordingPolicy`` over ``policy`` to send the requests through (for the replay)."""
     algorithm = get_search(name)
-    scheduler = make_scheduler(scheduler_kind, policy)
+    scheduler = make_scheduler(scheduler_kind, record or policy)
+    engine_before = probe.snapshot() if probe else None
 
     def make_env():
         return StopAtEnv(chat_prompt=lambda q: policy.chat_prompt(q, DEFAULT_SYSTEM_PROMPT), verifier=verifier, seed=seed,
@@ -145,8 +258,9 @@ def run_search(policy, verifier, name: str, params: dict, trees: list[Tree], see
         raise RuntimeError(f"{name} failed: {failed[0]}")
     s = scheduler.stats
     shapes = [[(n.path, n.step_text, n.visits, n.value_sum) for n in o.tree.nodes()] for o in outcomes]
+    engine = EngineSteps.since(engine_before, probe.snapshot()) if probe else None
     return Phase(seconds, s.generated_tokens, s.prompt_tokens, s.cached_prompt_tokens, s.rounds, s.policy_calls,
-                 sum(s.batch_sizes), s.policy_seconds, cpu), shapes
+                 sum(s.batch_sizes), s.policy_seconds, cpu, engine), shapes
 
 
 def one_at_a_time(policy, verifier, name: str, params: dict, problems: list[Tree], seed: int, kind: str,
@@ -209,28 +323,58 @@ def fresh(trees: list[Tree]) -> list[Tree]:
     return [Tree(t.problem_id, t.question, t.gold_answer) for t in trees]
 
 
+def with_engine(probe: EngineSteps | None, measure: Callable[[], Phase]) -> Phase:
+    """``measure()``, with the engine steps it took when the probe is on."""
+    before = probe.snapshot() if probe else None
+    phase = measure()
+    if probe:
+        phase.engine = EngineSteps.since(before, probe.snapshot())
+    return phase
+
+
+def engine_entry(phase: Phase) -> dict:
+    """Prompt tokens prefilled per generated token, and the share of the phase's wall time in engine steps."""
+    if not phase.engine:
+        return {}
+    e = phase.engine
+    return {"prefilled_per_token": e["prefill"] / max(phase.tokens, 1), "engine_busy": e["seconds"] / phase.seconds,
+            "engine_steps": e["steps"]}
+
+
 def bench(policy, verifier, label: str, name: str, params: dict, problems: list[Tree], sequential: int, seed: int,
-          kinds: list[str], stop: tuple[str, ...] = (), window: int = 0) -> dict:
+          kinds: list[str], stop: tuple[str, ...] = (), window: int = 0, probe: EngineSteps | None = None,
+          same_work: bool = True) -> dict:
     config = get_search(name).make_config(params).__dict__
     # Raw generation is timed just before and just after the searches and the two rates averaged: on
     # a shared machine the load drifts, and bracketing the searches keeps the ratios honest.
     raw_length = 4 * int(params["max_tokens"])  # the same shape before and after (see the module docstring)
     policy.llm.reset_prefix_cache()
-    raw_before = raw_generate(policy, problems, raw_length, config)
+    raw_before = with_engine(probe, lambda: raw_generate(policy, problems, raw_length, config))
     runs, shapes = {}, {}
+    recorded = "continuous" if "continuous" in kinds else kinds[0]  # whose requests the same-work replay runs
+    recorder = RecordingPolicy(policy) if same_work else None
     for kind in kinds:
         policy.llm.reset_prefix_cache()
-        runs[kind], shapes[kind] = run_search(policy, verifier, name, params, fresh(problems), seed, kind, stop, window)
+        runs[kind], shapes[kind] = run_search(policy, verifier, name, params, fresh(problems), seed, kind, stop, window,
+                                              probe, recorder if kind == recorded else None)
+    replayed = None
+    if recorder:
+        policy.llm.reset_prefix_cache()
+        replayed = with_engine(probe, lambda: replay(policy, recorder.answered))
     policy.llm.reset_prefix_cache()
-    raw_after = raw_generate(policy, problems, raw_length, config)
+    raw_after = with_engine(probe, lambda: raw_generate(policy, problems, raw_length, config))
     raw_tps = (raw_before.tokens_per_s + raw_after.tokens_per_s) / 2
     raw_tpc = (raw_before.tokens_per_cpu_s + raw_after.tokens_per_cpu_s) / 2
     result = {
         "search": label, "params": ",".join(f"{k}={v}" for k, v in params.items()), "problems": len(problems),
         "window": window or len(problems),
         "raw_tokens": raw_after.tokens, "raw_tps": raw_tps, "raw_tps_before_after": [raw_before.tokens_per_s, raw_after.tokens_per_s],
+        "raw_engine": engine_entry(raw_before),
         "load_average": os.getloadavg()[0],
     }
+    if replayed:
+        result["same_work"] = {"of": recorded, "requests": len(recorder.answered), "tokens": replayed.tokens,
+                               "tps": replayed.tokens_per_s, **engine_entry(replayed)}
     if len(kinds) > 1:
         first, *others = (shapes[k] for k in kinds)
         result["same_trees"] = sum(all(tree == other[i] for other in others) for i, tree in enumerate(first))
@@ -243,7 +387,10 @@ def bench(policy, verifier, label: str, name: str, params: dict, problems: list[
             "engine_share": run.engine_seconds / run.seconds,
             "efficiency": run.tokens_per_s / raw_tps, "efficiency_cpu": run.tokens_per_cpu_s / raw_tpc,
             "cache_share": run.cached_prompt_tokens / max(run.prompt_tokens, 1),
+            **engine_entry(run),
         }
+        if replayed:
+            entry["efficiency_same_work"] = run.tokens_per_s / replayed.tokens_per_s
         if sequential:
             policy.llm.reset_prefix_cache()
             alone = one_at_a_time(policy, verifier, name, params, fresh(problems[:sequential]), seed, kind, stop)
@@ -268,6 +415,32 @@ def markdown(results: list[dict], model: str) -> str:
         problems = r["problems"] if r.get("window", r["problems"]) >= r["problems"] else f"{r['problems']}, {r['window']} at a time"
         lines.append(f"| {r['search']} ({r['params']}) | {problems} | {r['raw_tps']:.0f} ({before:.0f}, {after:.0f}) | "
                      + " | ".join(cells) + f" | {r.get('same_trees', '-')}/{r['problems']} |")
+    if any("same_work" in r for r in results):
+        lines += ["", same_work_table(results, kinds)]
+    return "\n".join(lines)
+
+
+def same_work_table(results: list[dict], kinds: list[str]) -> str:
+    """Each search against the same-work replay, and what the engine prefilled per generated token."""
+    def share(value) -> str:
+        return "-" if value is None else f"{value:.2f}"
+
+    lines = ["| search | same work: requests, tok/s | "
+             + " | ".join(f"{k}: efficiency vs same work" for k in kinds)
+             + " | prefilled per generated token: raw, same work, " + ", ".join(kinds) + " | engine busy: raw, "
+             + ", ".join(kinds) + " |",
+             "|---|---:|" + "---:|" * len(kinds) + "---:|---:|"]
+    for r in results:
+        work = r.get("same_work")
+        if not work:
+            continue
+        prefill = [r.get("raw_engine", {}).get("prefilled_per_token"), work.get("prefilled_per_token")]
+        prefill += [r[k].get("prefilled_per_token") for k in kinds]
+        lines.append(f"| {r['search']} | {work['requests']}, {work['tps']:.0f} | "
+                     + " | ".join(f"**{r[k]['efficiency_same_work']:.2f}**" for k in kinds)
+                     + " | " + ", ".join(share(v) for v in prefill)
+                     + " | " + ", ".join(share(v) for v in [r.get("raw_engine", {}).get("engine_busy")]
+                                         + [r[k].get("engine_busy") for k in kinds]) + " |")
     return "\n".join(lines)
 
 
@@ -292,6 +465,8 @@ def main(argv=None) -> list[dict]:
                              "(tiny model: 3 for about 11-token steps, x for about 35)")
     parser.add_argument("--data", type=Path, default=GSM8K, help=f"GSM8K jsonl (default {GSM8K})")
     parser.add_argument("--markdown", action="store_true", help="print the table for docs/benchmarks.md")
+    parser.add_argument("--no-replay", action="store_true",
+                        help="skip the same-work replay of each search's requests (saves about the search's own time)")
     parser.add_argument("--raw-widths", default="", metavar="W,W,...",
                         help="also time raw generation at these batch widths (sequences), before the searches")
     args = parser.parse_args(argv)
@@ -306,6 +481,7 @@ def main(argv=None) -> list[dict]:
         policy = shared_policy(PolicySpec(model=model, max_model_len=4096, kv_cache_gb=args.kv_cache_gb,
                                             block_size=args.block_size))
         verifier = make_verifier()
+        probe = EngineSteps.attach(policy.llm)
         problems = load_problems(args.problems, args.data)
         # Warm-up at full batch width: the sampler and the CPU kernels compile for new shapes on
         # first use (a cold first call measured 25x slower than the next).
@@ -321,7 +497,7 @@ def main(argv=None) -> list[dict]:
                       "max_tokens": str(args.max_tokens)}
             window = int(params.pop("window", args.window))  # "rest-mcts+window=64": this search's own window
             result = bench(policy, verifier, label, name, params, problems, args.sequential, args.seed, kinds,
-                           (args.step_stop,) if args.step_stop else (), window)
+                           (args.step_stop,) if args.step_stop else (), window, probe, not args.no_replay)
             results.append(result)
             print(json.dumps(result), flush=True)
         close = getattr(verifier, "close", None)
