@@ -226,7 +226,7 @@ class StopAtEnv(SearchEnv):
 
 def run_search(policy, verifier, name: str, params: dict, trees: list[Tree], seed: int,
                scheduler_kind: str = "continuous", stop: tuple[str, ...] = (), window: int = 0,
-               probe: "EngineSteps | None" = None, record: RecordingPolicy | None = None) -> tuple[Phase, list]:
+               record: RecordingPolicy | None = None) -> tuple[Phase, list]:
     """One scheduler run over ``trees``; the engine stats of that run and each tree's nodes.
 
     ``window``: at most that many trees open at once (0: all): lock-step runs batches of that size one
@@ -234,7 +234,6 @@ def run_search(policy, verifier, name: str, params: dict, trees: list[Tree], see
     ``record``: a ``RecordingPolicy`` over ``policy`` to send the requests through (for the replay)."""
     algorithm = get_search(name)
     scheduler = make_scheduler(scheduler_kind, record or policy)
-    engine_before = probe.snapshot() if probe else None
 
     def make_env():
         return StopAtEnv(chat_prompt=lambda q: policy.chat_prompt(q, DEFAULT_SYSTEM_PROMPT), verifier=verifier, seed=seed,
@@ -258,9 +257,8 @@ def run_search(policy, verifier, name: str, params: dict, trees: list[Tree], see
         raise RuntimeError(f"{name} failed: {failed[0]}")
     s = scheduler.stats
     shapes = [[(n.path, n.step_text, n.visits, n.value_sum) for n in o.tree.nodes()] for o in outcomes]
-    engine = EngineSteps.since(engine_before, probe.snapshot()) if probe else None
     return Phase(seconds, s.generated_tokens, s.prompt_tokens, s.cached_prompt_tokens, s.rounds, s.policy_calls,
-                 sum(s.batch_sizes), s.policy_seconds, cpu, engine), shapes
+                 sum(s.batch_sizes), s.policy_seconds, cpu), shapes
 
 
 def one_at_a_time(policy, verifier, name: str, params: dict, problems: list[Tree], seed: int, kind: str,
@@ -354,9 +352,13 @@ def bench(policy, verifier, label: str, name: str, params: dict, problems: list[
     recorded = "continuous" if "continuous" in kinds else kinds[0]  # whose requests the same-work replay runs
     recorder = RecordingPolicy(policy) if same_work else None
     for kind in kinds:
+        def search(kind=kind) -> Phase:
+            phase, shapes[kind] = run_search(policy, verifier, name, params, fresh(problems), seed, kind, stop, window,
+                                             recorder if kind == recorded else None)
+            return phase
+
         policy.llm.reset_prefix_cache()
-        runs[kind], shapes[kind] = run_search(policy, verifier, name, params, fresh(problems), seed, kind, stop, window,
-                                              probe, recorder if kind == recorded else None)
+        runs[kind] = with_engine(probe, search)
     replayed = None
     if recorder:
         policy.llm.reset_prefix_cache()
