@@ -155,8 +155,13 @@ def replay(policy, answered: list[tuple[GenerationRequest, Generation]]) -> Phas
                 params.append(SamplingParams(n=1, max_tokens=sample.num_tokens, min_tokens=sample.num_tokens,
                                              ignore_eos=True, temperature=s.temperature, top_p=s.top_p, seed=s.seed,
                                              logprobs=0 if s.logprobs else None))
+    return timed_generate(policy, prompts, params)
+
+
+def timed_generate(policy, prompts: list[str], sampling) -> Phase:
+    """One ``LLM.generate``: its wall and CPU seconds and the tokens it generated."""
     start, cpu = time.perf_counter(), time.process_time()
-    outputs = policy.llm.generate(prompts, params, use_tqdm=False)
+    outputs = policy.llm.generate(prompts, sampling, use_tqdm=False)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     return Phase(seconds, sum(len(c.token_ids) for o in outputs for c in o.outputs), cpu_seconds=cpu)
 
@@ -287,10 +292,7 @@ def raw_generate(policy, trees: list[Tree], length: int, params: dict) -> Phase:
     sampling = SamplingParams(n=n, max_tokens=length, min_tokens=length, ignore_eos=True, logprobs=0,
                               temperature=float(params.get("temperature", 0.6)), seed=0)
     prompts = [policy.chat_prompt(t.question, DEFAULT_SYSTEM_PROMPT) for t in trees]
-    start, cpu = time.perf_counter(), time.process_time()
-    outputs = policy.llm.generate(prompts, sampling, use_tqdm=False)
-    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-    return Phase(seconds, sum(len(c.token_ids) for o in outputs for c in o.outputs), cpu_seconds=cpu)
+    return timed_generate(policy, prompts, sampling)
 
 
 def raw_width_curve(policy, trees: list[Tree], widths: list[int], length: int) -> list[dict]:
