@@ -60,7 +60,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Mapping
 
 from transforms.search.base import Generate, Preset, Score, SearchEnv, SearchGenerator
 from transforms.search.inflight import VirtualLoss, interleave
@@ -141,17 +140,16 @@ PRESETS = {
 }
 
 
-def puct(child: Node, c_puct: float, virtual: Mapping[Node, int] | None = None, virtual_loss: float = 1.0) -> float:
+def puct(child: Node, c_puct: float, virtual: VirtualLoss | None = None) -> float:
     """Q(s,a) + c_puct * pi(a|s) * sqrt(N(s)) / (1 + N(s,a)) (AlphaMath's selection equation).
 
-    ``virtual`` counts, per node, the selections in flight through it (``parallel`` > 1): each counts as
-    one more visit whose value is ``-virtual_loss`` (see the module docstring), in N(s), N(s,a) and Q.
+    ``virtual`` (``parallel`` > 1) adds the selections in flight: each counts as one more visit whose
+    value is ``-virtual_loss`` (see the module docstring) in N(s), N(s,a) and Q, as rStar's ``uct`` does.
     """
-    pending = virtual.get(child, 0) if virtual else 0
-    parent_visits = child.parent.visits + (virtual.get(child.parent, 0) if virtual else 0)
-    visits = child.visits + pending
-    if pending:
-        q = ((child.q or 0.0) * child.visits - virtual_loss * pending) / visits
+    visits = virtual.visits(child) if virtual else child.visits
+    parent_visits = virtual.visits(child.parent) if virtual else child.parent.visits
+    if virtual and virtual.pending(child):
+        q = virtual.value_sum(child) / visits
     else:
         q = child.q if child.visits else 0.0
     prior = 1.0 if child.prior is None else child.prior
@@ -181,7 +179,7 @@ def search(tree: Tree, config: AlphaMathConfig, env: SearchEnv) -> SearchGenerat
         nonlocal started
         if started >= config.iterations or not env.budget_left():
             return None
-        leaf = descend(root, lambda child: puct(child, config.c_puct, virtual.counts, config.virtual_loss),
+        leaf = descend(root, lambda child: puct(child, config.c_puct, virtual),
                        ended=virtual.is_expanding)
         if leaf is None:
             return None  # every branch is finished, or waits on an expansion in flight

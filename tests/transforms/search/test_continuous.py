@@ -15,6 +15,7 @@ from transforms.protocols import GenerationRequest, SamplingSpec, StreamingPolic
 from transforms.search import get_search
 from transforms.search.base import Await, Generate, SearchEnv, Submit
 from transforms.search.continuous import BatchedStream, ContinuousScheduler, as_stream, make_scheduler
+from transforms.search.inflight import VirtualLoss
 from transforms.search.mcts_alphamath import puct
 from transforms.search.scheduler import Scheduler
 from transforms.search.tree import Node, Tree
@@ -171,10 +172,13 @@ def test_puct_counts_each_selection_in_flight_as_a_lost_visit():
     parent.visits = 4
     child = parent.add_child("step", "text")
     child.visits, child.value_sum, child.prior = 2, 1.0, 0.5
-    assert puct(child, 1.25, {parent: 1, child: 1}, 1.0) == pytest.approx(1.25 * 0.5 * math.sqrt(5) / 4)
-    assert puct(child, 1.25, {parent: 1, child: 1}, 1.0) == pytest.approx(0.34938562)
+    virtual = VirtualLoss(1.0)
+    virtual.hold([parent, child])
+    assert puct(child, 1.25, virtual) == pytest.approx(1.25 * 0.5 * math.sqrt(5) / 4)
+    assert puct(child, 1.25, virtual) == pytest.approx(0.34938562)
     # Nothing in flight: the plain formula, 0.5 + 1.25 * 0.5 * 2 / 3.
-    assert puct(child, 1.25) == puct(child, 1.25, {}) == pytest.approx(0.5 + 1.25 * 0.5 * 2 / 3)
+    virtual.release([parent, child])
+    assert puct(child, 1.25) == puct(child, 1.25, virtual) == pytest.approx(0.5 + 1.25 * 0.5 * 2 / 3)
 
 
 def test_awaits_are_answered_in_the_order_the_search_asks():
