@@ -148,13 +148,13 @@ def replay(policy, answered: list[tuple[GenerationRequest, Generation]]) -> Phas
 
     prompts, params = [], []
     for request, generation in answered:
-        s = request.sampling
+        sent = policy._params(request)  # the policy's own SamplingSpec -> SamplingParams mapping
         for sample in generation.samples:
             if sample.num_tokens:
                 prompts.append(request.prompt)
                 params.append(SamplingParams(n=1, max_tokens=sample.num_tokens, min_tokens=sample.num_tokens,
-                                             ignore_eos=True, temperature=s.temperature, top_p=s.top_p, seed=s.seed,
-                                             logprobs=0 if s.logprobs else None))
+                                             ignore_eos=True, temperature=sent.temperature, top_p=sent.top_p,
+                                             seed=sent.seed, logprobs=sent.logprobs))
     return timed_generate(policy, prompts, params)
 
 
@@ -438,13 +438,14 @@ def same_work_table(results: list[dict], kinds: list[str]) -> str:
         work = r.get("same_work")
         if not work:
             continue
-        prefill = [r.get("raw_engine", {}).get("prefilled_per_token"), work.get("prefilled_per_token")]
+        raw = r.get("raw_engine", {})
+        prefill = [raw.get("prefilled_per_token"), work.get("prefilled_per_token")]
         prefill += [r[k].get("prefilled_per_token") for k in kinds]
+        busy = [raw.get("engine_busy")] + [r[k].get("engine_busy") for k in kinds]
         lines.append(f"| {r['search']} | {work['requests']}, {work['tps']:.0f} | "
                      + " | ".join(f"**{r[k]['efficiency_same_work']:.2f}**" for k in kinds)
                      + " | " + ", ".join(share(v) for v in prefill)
-                     + " | " + ", ".join(share(v) for v in [r.get("raw_engine", {}).get("engine_busy")]
-                                         + [r[k].get("engine_busy") for k in kinds]) + " |")
+                     + " | " + ", ".join(share(v) for v in busy) + " |")
     return "\n".join(lines)
 
 
